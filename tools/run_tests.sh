@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Run the whole test suite in the .venv made by tools/setup_env.sh.
+# Extra arguments go to pytest, e.g. `bash tools/run_tests.sh tests/test_flows -x`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+VENV="${VENV:-.venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "No environment at $VENV: run 'bash tools/setup_env.sh' first." >&2
+    exit 1
+fi
+export MPLBACKEND=Agg
+exec "$VENV/bin/python" -m pytest tests -ra "$@"
