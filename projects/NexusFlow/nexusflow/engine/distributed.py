@@ -19,8 +19,8 @@ from mmengine.logging import print_log
 def setup_distributed(cfg: Config, launcher: str) -> None:
     """Initialise the process group for ``launcher`` and adapt ``cfg`` to it.
 
-    On CUDA machines with the ``pytorch`` launcher this only sets the device of
-    the local rank and leaves the rest to mmengine. On CPU it starts a gloo
+    On CUDA machines this changes nothing and mmengine's own launcher starts
+    the group during Runner set-up. On CPU it starts a gloo
     process group from the ``torchrun`` environment (``RANK``, ``WORLD_SIZE``,
     ``MASTER_ADDR``, ``MASTER_PORT``) and sets ``cfg.model_wrapper_cfg`` so that
     DDP gets ``device_ids=None``. ``slurm`` and ``mpi`` launchers are passed
