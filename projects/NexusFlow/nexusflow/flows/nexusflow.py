@@ -55,7 +55,9 @@ class NexusFlow(BaseModule):
             of the MSE between their codes. Defaults to ``'mse'``.
         stop_grad_target (bool): Whether the centroid is detached, so each
             code moves toward it but the centroid is not pulled. Has no
-            effect with ``distance='pairwise'``. Defaults to False.
+            effect with ``distance='pairwise'``, and leaves the gradient of
+            ``'mse'`` unchanged because the deviations from the mean sum to
+            zero, so it only matters for ``'cosine'``. Defaults to False.
         feature_source (str): What the owning model feeds in. ``'heads'``:
             each task head's latent embedding. ``'bev'``: the shared BEV
             feature for every task, which needs equal ``in_channels``.
