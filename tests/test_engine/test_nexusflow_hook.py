@@ -3,6 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from mmdet3d.registry import DATASETS, HOOKS, MODELS
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
@@ -11,7 +12,6 @@ from torch import nn
 from torch.utils.data import Dataset
 
 import nexusflow  # noqa: F401
-from mmdet3d.registry import DATASETS, HOOKS, MODELS
 from nexusflow.engine import (NexusFlowHook, align_weight_at,
                               apply_nexusflow_hook)
 from nexusflow.flows import NexusFlow
