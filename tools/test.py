@@ -54,9 +54,11 @@ def main():
         runner = Runner.from_cfg(cfg)
         metrics = runner.test()
         if runner.rank == 0:
-            out_file = osp.join(runner.log_dir, 'test_metrics.json')
-            with open(out_file, 'w') as f:
-                json.dump({k: _to_builtin(v) for k, v in metrics.items()}, f, indent=2)
+            # One copy beside this run's log, one at a fixed path for scripts.
+            for out_file in (osp.join(runner.log_dir, 'test_metrics.json'),
+                             osp.join(cfg.work_dir, 'test_metrics.json')):
+                with open(out_file, 'w') as f:
+                    json.dump({k: _to_builtin(v) for k, v in metrics.items()}, f, indent=2)
             print_log(f'Metrics saved to {out_file}', logger='current')
     finally:
         teardown_distributed()
