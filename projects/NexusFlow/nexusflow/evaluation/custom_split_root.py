@@ -1,4 +1,4 @@
-"""A writable copy of a nuScenes dataroot that holds our own custom splits.
+"""A writable copy of a nuScenes dataroot that contains our own custom splits.
 
 The devkit's evaluators (nuscenes-devkit 1.2) take a split name and, for a name
 that is not an official split, read its scene names from
@@ -21,7 +21,7 @@ class CustomSplitRoot:
     """Temporary dataroot mirroring a real one, with a replaceable splits.json.
 
     Args:
-        data_root: The real nuScenes dataroot (holds ``<version>/``).
+        data_root: The real nuScenes dataroot (contains ``<version>/``).
         version: The table folder, e.g. ``'v1.0-trainval'``.
         work_dir: Folder in which to create the temporary dataroot. Defaults
             to the system's temporary folder.

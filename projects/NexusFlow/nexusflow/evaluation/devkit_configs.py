@@ -1,7 +1,7 @@
 """Devkit evaluation configs with fields replaced from our config.
 
 The devkit's detection and tracking configs fix class ranges for the full
-nuScenes world (40-50 m); a toy world a few tens of metres wide needs smaller
+nuScenes world (40-50 m). A toy world a few tens of metres wide needs smaller
 ones. ``build_devkit_config`` loads a named config with ``config_factory``,
 replaces fields and deserializes it again, so the devkit still checks it.
 """

@@ -48,7 +48,7 @@ def lidar_boxes_to_global(boxes: np.ndarray, lidar2ego: np.ndarray,
     yaw_rotations = Rotation.from_euler('z', boxes[:, 6:7]).as_matrix()
     quats_xyzw = Rotation.from_matrix(rotation @ yaw_rotations).as_quat()
     quats_wxyz = quats_xyzw[:, [3, 0, 1, 2]]
-    # q and -q are the same rotation; a non-negative w keeps the output stable.
+    # q and -q are the same rotation, so a non-negative w keeps the output stable.
     quats_wxyz[quats_wxyz[:, 0] < 0] *= -1
 
     velocity = np.concatenate([boxes[:, 7:9], np.zeros((len(boxes), 1))], 1)
@@ -62,7 +62,7 @@ def default_attribute(class_name: str, speed: float, moving_speed: float) -> str
     """Pick the nuScenes attribute of a class from its speed.
 
     The model predicts no attributes, so the speed decides between the moving
-    and the still attribute; barriers and traffic cones have none.
+    and the still attribute. Barriers and traffic cones have none.
 
     Args:
         class_name: A detection class.
