@@ -1,0 +1,3 @@
+from .bev_track_map import BEVTrackMap
+
+__all__ = ['BEVTrackMap']
