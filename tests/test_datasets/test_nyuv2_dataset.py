@@ -34,7 +34,8 @@ def test_loader_shapes_and_dtypes(toy_root):
     sample = item['data_samples']
     assert image.shape == (3, HEIGHT, WIDTH)
     assert image.dtype == torch.float32
-    assert 0.0 <= float(image.min()) and float(image.max()) <= 1.0
+    assert float(image.min()) >= 0.0
+    assert float(image.max()) <= 1.0
     assert sample.gt_seg.data.shape == (1, HEIGHT, WIDTH)
     assert sample.gt_seg.data.dtype == torch.int64
     assert int(sample.gt_seg.data.min()) == -1

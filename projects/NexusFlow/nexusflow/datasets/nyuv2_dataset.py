@@ -43,7 +43,7 @@ class NYUv2MultiTaskDataset(BaseDataset):
         tasks (Sequence[str]): Task names in mask column order. Defaults to
             ``('seg', 'depth', 'normal')``.
         expected_num_samples (int, optional): If given, raise when the split
-            holds a different number of images. Defaults to None.
+            contains a different number of images. Defaults to None.
         **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ...).
     """
@@ -83,7 +83,7 @@ class NYUv2MultiTaskDataset(BaseDataset):
                 path = osp.join(split_dir, field, f'{idx}.npy')
                 if not osp.isfile(path):
                     raise FileNotFoundError(
-                        f'NYUv2 file not found: {path} ({image_dir} holds '
+                        f'NYUv2 file not found: {path} ({image_dir} contains '
                         f'{num_images} images, so indices 0..'
                         f'{num_images - 1} must exist for every field).')
         return num_images
@@ -95,7 +95,7 @@ class NYUv2MultiTaskDataset(BaseDataset):
         if (self.expected_num_samples is not None
                 and num_images != self.expected_num_samples):
             raise ValueError(
-                f'{split_dir} holds {num_images} images, expected '
+                f'{split_dir} contains {num_images} images, expected '
                 f'{self.expected_num_samples}.')
         masks = build_task_masks(
             self.protocol,

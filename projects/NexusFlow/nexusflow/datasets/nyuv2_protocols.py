@@ -1,6 +1,6 @@
 """Partial-label protocols for NYUv2: which training image carries which task.
 
-A protocol yields a boolean task mask of shape (N, T): row i says which of the
+A protocol yields a boolean task mask of shape (N, T): row i marks which of the
 T tasks (in the order of ``NYUV2_TASKS``) are labelled for training image i.
 """
 import os.path as osp

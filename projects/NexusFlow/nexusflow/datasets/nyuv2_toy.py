@@ -23,13 +23,12 @@ FURNITURE_CLASSES = ('bed', 'furniture', 'sofa', 'table')
 BORDER_PIXELS = 2
 
 
-def _intersect_planes(origin_free_rays: np.ndarray, room: Dict[str, float]):
-    """Cast rays from the origin against the six room planes.
+def _intersect_planes(rays: np.ndarray, room: Dict[str, float]):
+    """Cast rays from the origin against the five room planes (the room is open behind the camera).
 
-    Returns per ray the hit distance t (hit point = t * ray), the outward-to-
-    camera normal in world coordinates and the class id.
+    Returns per ray the hit distance t (hit point = t * ray), the normal that
+    faces the camera, in world coordinates, and the class id.
     """
-    rays = origin_free_rays
     num_rays = rays.shape[0]
     best_t = np.full(num_rays, np.inf)
     normals = np.zeros((num_rays, 3))
@@ -165,7 +164,8 @@ def render_toy_scene(rng: np.random.Generator, height: int, width: int,
         if name == 'window':
             valid &= ~inside
 
-    # Every ray hits the closed room, so t is finite and the depth is t
+    # Every ray points forward (z > 0 after the pitch) and so hits the back
+    # wall or something nearer, so t is finite and the depth is t
     # because camera rays have unit z.
     depth = np.where(valid, t, 0.0)
     cam_normals = normals @ cam_to_world
