@@ -20,3 +20,15 @@ def toy_nuscenes_root(tmp_path_factory):
     return generate_toy_nuscenes(root, version='v1.0-mini', seed=0,
                                  num_scenes=TOY_SCENES_PER_CITY,
                                  num_frames=TOY_FRAMES_PER_SCENE, img_scale=0.1)
+
+
+@pytest.fixture(scope='session')
+def toy_nuscenes_infos(toy_nuscenes_root):
+    """Convert the toy world with tools/create_data.py's code path; return the info paths.
+
+    Returns ``dict(train=<path>, val=<path>)`` of ``nexusflow_infos_<split>.pkl``
+    written into the toy dataroot (the layout the toy configs expect).
+    """
+    from nexusflow.datasets.converters.nuscenes_converter import create_nuscenes_infos
+    return create_nuscenes_infos(str(toy_nuscenes_root), version='v1.0-mini',
+                                 out_dir=str(toy_nuscenes_root))

@@ -32,6 +32,12 @@ def parse_args():
                         help='worker processes for the conversion')
     parser.add_argument('--no-cam-instances', action='store_true',
                         help='skip the per-camera 2D boxes (faster)')
+    parser.add_argument('--train-split', default=None,
+                        help='key of the training scenes in a custom splits.json '
+                        '(default: train, else toy_train)')
+    parser.add_argument('--val-split', default=None,
+                        help='key of the validation scenes in a custom splits.json '
+                        '(default: val, else toy_val)')
     return parser.parse_args()
 
 
@@ -47,7 +53,8 @@ def main():
         map_range=args.map_range,
         map_margin=args.map_margin,
         workers=args.workers,
-        with_cam_instances=not args.no_cam_instances)
+        with_cam_instances=not args.no_cam_instances,
+        split_names=dict(train=args.train_split, val=args.val_split))
 
 
 if __name__ == '__main__':

@@ -8,7 +8,7 @@ import multiprocessing
 import os
 import os.path as osp
 import pickle
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 from mmengine.logging import print_log
@@ -30,30 +30,55 @@ OFFICIAL_SPLITS = {
 _WORKER_STATE: dict = {}
 
 
-def resolve_split_scenes(nusc, root_path: str, version: str) -> Dict[str, List[str]]:
+def _custom_split_name(available: Sequence[str], split: str,
+                       requested: Optional[str], path: str) -> str:
+    candidates = [requested] if requested else [split, f'toy_{split}']
+    for name in candidates:
+        if name in available:
+            return name
+    raise KeyError(f'{path} has none of the split names {candidates}; it has '
+                   f'{sorted(available)}. Pass the names with --train-split '
+                   'and --val-split.')
+
+
+def resolve_split_scenes(nusc, root_path: str, version: str,
+                         split_names: Optional[Mapping[str, str]] = None
+                         ) -> Dict[str, List[str]]:
     """Return ``dict(split -> scene names)`` for the output info files.
 
-    A custom ``splits.json`` with ``train`` and ``val`` lists wins over the
-    official split: first ``<root>/<version>/splits.json`` (where devkit 1.2's
+    A custom ``splits.json`` wins over the official split: first
+    ``<root>/<version>/splits.json`` (where devkit 1.2's
     ``get_scenes_of_custom_split`` reads it), then ``<root>/splits.json``.
-    """
-    from nuscenes.utils.splits import (create_splits_scenes,
-                                       get_scenes_of_custom_split)
+    Its ``train`` and ``val`` lists are taken from the keys in
+    ``split_names``, by default ``train`` / ``val`` or else ``toy_train`` /
+    ``toy_val`` (the toy world's names, because the devkit reserves the
+    official names).
 
-    devkit_path = osp.join(root_path, version, 'splits.json')
-    root_level_path = osp.join(root_path, 'splits.json')
-    if osp.isfile(devkit_path):
-        print_log(f'Using the custom split in {devkit_path}.', logger='current')
-        return {s: get_scenes_of_custom_split(s, nusc) for s in ('train', 'val')}
-    if osp.isfile(root_level_path):
-        print_log(f'Using the custom split in {root_level_path}.', logger='current')
-        with open(root_level_path) as f:
-            splits = json.load(f)
-        missing = [s for s in ('train', 'val') if s not in splits]
-        if missing:
-            raise KeyError(f'{root_level_path} has no {missing} scene lists; '
-                           'expected keys "train" and "val".')
-        return {s: list(splits[s]) for s in ('train', 'val')}
+    Args:
+        nusc (NuScenes): The devkit database.
+        root_path (str): nuScenes root.
+        version (str): Devkit version folder.
+        split_names (Mapping[str, str], optional): ``dict(train=..., val=...)``
+            keys of the custom ``splits.json``.
+
+    Returns:
+        dict: ``train`` and ``val`` (or ``test`` for v1.0-test) -> scene names.
+    """
+    from nuscenes.utils.splits import create_splits_scenes
+
+    split_names = dict(split_names or {})
+    for path in (osp.join(root_path, version, 'splits.json'),
+                 osp.join(root_path, 'splits.json')):
+        if not osp.isfile(path):
+            continue
+        print_log(f'Using the custom split in {path}.', logger='current')
+        with open(path) as f:
+            custom = json.load(f)
+        return {
+            split: list(custom[_custom_split_name(custom, split,
+                                                  split_names.get(split), path)])
+            for split in ('train', 'val')
+        }
 
     if version not in OFFICIAL_SPLITS:
         raise ValueError(f"Unknown nuScenes version '{version}' without a "
@@ -185,7 +210,9 @@ def create_nuscenes_infos(root_path: str,
                           map_range: Sequence[float] = (-51.2, -51.2, 51.2, 51.2),
                           map_margin: float = 2.0,
                           workers: int = 1,
-                          with_cam_instances: bool = True) -> Dict[str, str]:
+                          with_cam_instances: bool = True,
+                          split_names: Optional[Mapping[str, str]] = None
+                          ) -> Dict[str, str]:
     """Convert a nuScenes release into ``<extra_tag>_infos_<split>.pkl`` files.
 
     Args:
@@ -202,6 +229,9 @@ def create_nuscenes_infos(root_path: str,
             edges of polygons fall outside the BEV grid. Defaults to 2.0.
         workers (int): Worker processes (fork). Defaults to 1.
         with_cam_instances (bool): Build per-camera 2D boxes. Defaults to True.
+        split_names (Mapping[str, str], optional): Keys of a custom
+            ``splits.json`` for ``train`` and ``val``; see
+            :func:`resolve_split_scenes`.
 
     Returns:
         dict: Split name -> path of the written info file.
@@ -217,7 +247,7 @@ def create_nuscenes_infos(root_path: str,
     os.makedirs(out_dir, exist_ok=True)
 
     nusc = NuScenes(version=version, dataroot=root_path, verbose=False)
-    split_scenes = resolve_split_scenes(nusc, root_path, version)
+    split_scenes = resolve_split_scenes(nusc, root_path, version, split_names)
     scenes_by_name = {s['name']: s for s in nusc.scene}
     for split, names in split_scenes.items():
         unknown = [n for n in names if n not in scenes_by_name]
