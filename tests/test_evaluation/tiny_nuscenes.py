@@ -14,9 +14,12 @@ import numpy as np
 import torch
 from mmdet3d.structures import Det3DDataSample, LiDARInstance3DBoxes
 from mmengine.structures import InstanceData
+from nuscenes.eval.detection.utils import category_to_detection_name
 from nuscenes.utils.data_classes import Box
 from PIL import Image
 from pyquaternion import Quaternion
+
+from nexusflow.evaluation.nuscenes_boxes import DETECTION_CLASSES
 
 VERSION = 'v1.0-tiny'
 SCENES = (('scene-0001', 'boston-seaport'), ('scene-0002', 'boston-seaport'),
@@ -116,9 +119,6 @@ def write_tiny_nuscenes(root: str) -> str:
     return root
 
 
-DETECTION_LABELS = {'car': 0, 'pedestrian': 8, 'barrier': 5}
-
-
 def ground_truth_as_predictions(nusc, sample_tokens, drop=()) -> list:
     """Turn the devkit's annotations into predicted samples in the LiDAR frame.
 
@@ -141,8 +141,8 @@ def ground_truth_as_predictions(nusc, sample_tokens, drop=()) -> list:
         rows, labels, ids = [], [], []
         for ann_token in sample['anns']:
             ann = nusc.get('sample_annotation', ann_token)
-            name = next(n for n, c, *_ in OBJECTS if c == ann['category_name'])
-            if name in drop:
+            name = category_to_detection_name(ann['category_name'])
+            if name is None or name in drop:
                 continue
             box = Box(ann['translation'], ann['size'], Quaternion(ann['rotation']),
                       velocity=tuple(nusc.box_velocity(ann_token)))
@@ -153,7 +153,7 @@ def ground_truth_as_predictions(nusc, sample_tokens, drop=()) -> list:
             w, l, h = box.wlh
             rows.append([box.center[0], box.center[1], box.center[2] - h / 2, l, w, h,
                          box.orientation.yaw_pitch_roll[0], box.velocity[0], box.velocity[1]])
-            labels.append(DETECTION_LABELS[name])
+            labels.append(DETECTION_CLASSES.index(name))
             ids.append(track_ids.setdefault(ann['instance_token'], len(track_ids)))
         lidar2ego = np.eye(4)
         lidar2ego[:3, :3] = Quaternion(cs['rotation']).rotation_matrix
