@@ -385,6 +385,8 @@ class NuScenesTrackMetric(TokenKeyedMetric):
             scores.update({key: float(config.metric_worst[devkit_key])
                            for key, devkit_key in TRACKING_KEYS.items()})
         else:
+            # NOTE: TrackingEval loads its own NuScenes from the dataroot, so each
+            # subset pays one table load (tens of seconds on v1.0-trainval).
             evaluator = TrackingEval(config, result_path, split_name,
                                      output_dir=osp.join(out_dir, f'track{suffix}'),
                                      nusc_version=nusc.version,
