@@ -5,5 +5,6 @@ Importing this package registers every NexusFlow class in mmdet3d's registries
 config only needs ``custom_imports=dict(imports=['nexusflow'])``.
 """
 from . import datasets, engine, evaluation, flows, models  # noqa: F401
+from . import visualization  # noqa: F401
 
 __version__ = '0.1.0'
