@@ -9,6 +9,7 @@ from typing import List, Tuple
 import numpy as np
 
 from .renderer import _FACES, Box
+from .tables import invert_rigid
 
 # Number of laser rings of the nuScenes LIDAR_TOP sensor.
 NUM_RINGS = 32
@@ -34,7 +35,7 @@ def simulate_sweep(boxes: List[Box], global2lidar: np.ndarray, rng: np.random.Ge
         tuple: points (N, 5) float32 ``(x, y, z, intensity, ring)`` in the LiDAR frame,
         and the number of points inside each box, (len(boxes),) int64.
     """
-    lidar2global = np.linalg.inv(global2lidar)
+    lidar2global = invert_rigid(global2lidar)
     sensor = lidar2global[:3, 3]
 
     radius = np.sqrt(rng.uniform(ground_radius[0] ** 2, ground_radius[1] ** 2,
@@ -53,9 +54,10 @@ def simulate_sweep(boxes: List[Box], global2lidar: np.ndarray, rng: np.random.Ge
         normals = box.face_normals()
         centres = np.stack([corners[list(face)].mean(axis=0) for face in _FACES])
         facing = np.einsum('ij,ij->i', normals, sensor[None] - centres) > 0
-        areas = np.array([np.linalg.norm(np.cross(corners[f[1]] - corners[f[0]],
-                                                  corners[f[3]] - corners[f[0]]))
-                          for f in _FACES]) * facing
+        width, length, height = box.size
+        # Face areas in the order of _FACES: -x, +x (length axis), -y, +y, -z, +z.
+        areas = np.array([width * height, width * height, length * height, length * height,
+                          length * width, length * width]) * facing
         distance = max(float(np.linalg.norm(box.center - sensor)), 1.0)
         count = int(np.clip(round(density * areas.sum() / distance ** 2), min_points, max_points))
         if areas.sum() <= 0:

@@ -13,6 +13,7 @@ import numpy as np
 
 from .ground_texture import GroundTexture
 from .styles import CityStyle
+from .tables import invert_rigid
 
 # Faces of a box as corner indices, corners ordered by (x, y, z) sign bits below.
 _FACES = ((0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3))
@@ -69,7 +70,7 @@ class CameraRenderer:
                  style: CityStyle, far_m: float = 400.0):
         self.width, self.height = image_size
         self.cam2ego = cam2ego
-        self.ego2cam = np.linalg.inv(cam2ego)
+        self.ego2cam = invert_rigid(cam2ego)
         self.cam2img = cam2img
         self.style = style
 
@@ -121,7 +122,7 @@ class CameraRenderer:
         ego2global = np.eye(4)
         ego2global[:2, :2] = rotation
         ego2global[:2, 3] = ego_xy
-        global2cam = self.ego2cam @ np.linalg.inv(ego2global)
+        global2cam = self.ego2cam @ invert_rigid(ego2global)
         faces = []
         for index, box in enumerate(boxes):
             corners = box.corners() @ global2cam[:3, :3].T + global2cam[:3, 3]

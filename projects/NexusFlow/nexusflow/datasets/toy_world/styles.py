@@ -58,7 +58,7 @@ OBJECT_CLASSES: Dict[str, ObjectClass] = {
     'barrier': ObjectClass('movable_object.barrier', (2.4, 0.5, 1.0), (0.0, 0.0),
                            '', '', (245, 245, 245)),
     'traffic_cone': ObjectClass('movable_object.trafficcone', (0.45, 0.45, 1.0),
-                                (0.0, 0.0), '', '', (250, 110, 170)),
+                                (0.0, 0.0), '', '', (140, 240, 40)),
 }
 
 ATTRIBUTES = ('vehicle.moving', 'vehicle.stopped', 'vehicle.parked', 'cycle.with_rider',

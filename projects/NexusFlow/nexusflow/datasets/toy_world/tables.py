@@ -36,6 +36,14 @@ def pose_matrix(translation, quaternion) -> np.ndarray:
     return matrix
 
 
+def invert_rigid(transform: np.ndarray) -> np.ndarray:
+    """Invert a (4, 4) rotation-plus-translation transform without a general inverse."""
+    inverse = np.eye(4)
+    inverse[:3, :3] = transform[:3, :3].T
+    inverse[:3, 3] = -transform[:3, :3].T @ transform[:3, 3]
+    return inverse
+
+
 def visibility_token(ratio: float) -> str:
     """Return the visibility token of a visible share in [0, 1]."""
     token = VISIBILITY_LEVELS[0][0]

@@ -26,7 +26,7 @@ from .map_expansion import build_map_expansion
 from .renderer import Box, CameraRenderer
 from .roads import build_road_network
 from .styles import CAMERAS, CITIES, CITY_STYLES, LIDAR, OBJECT_CLASSES
-from .tables import (matrix_to_quaternion, pose_matrix, static_tables, visibility_token,
+from .tables import (invert_rigid, matrix_to_quaternion, pose_matrix, static_tables, visibility_token,
                      yaw_to_quaternion)
 from .tokens import TokenFactory
 
@@ -264,7 +264,7 @@ class _CityWriter:
             stem = f'{self.log_name}__{channel}__{timestamp}'
             if channel == LIDAR:
                 filename = f'samples/{LIDAR}/{stem}.pcd.bin'
-                global2lidar = np.linalg.inv(ego2global @ self.sensor2ego[LIDAR])
+                global2lidar = invert_rigid(ego2global @ self.sensor2ego[LIDAR])
                 cloud, num_points = simulate_sweep(boxes, global2lidar, rng)
                 cloud.tofile(self.out_dir / filename)
                 width = height = 0
