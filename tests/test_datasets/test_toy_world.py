@@ -63,7 +63,7 @@ def test_map_masks_around_ego(nusc, toy_nuscenes_root):
         masks = nusc_map.get_map_mask((x, y, 60.0, 60.0), 0.0, layers, (240, 240))
         for layer, mask in zip(layers, masks):
             assert mask.sum() > 0, f'{city} {scene["name"]}: empty {layer} mask'
-        # The ego stands on the drivable area: the centre cell of the patch is set.
+        # The ego is on the drivable area, so the centre cell of the patch is set.
         assert masks[0][120, 120] == 1
         records = nusc_map.get_records_in_patch((x - 60, y - 60, x + 60, y + 60),
                                                 ['lane', 'road_segment', 'ped_crossing'])

@@ -56,7 +56,7 @@ class _MapBuilder:
 
 
 def _straight_arcline(start, end) -> dict:
-    """A straight arcline record (shape 'LSR' with zero-length turns)."""
+    """Build a straight arcline record: shape 'LSR' with zero-length turns."""
     heading = math.atan2(end[1] - start[1], end[0] - start[0])
     length = float(np.hypot(end[0] - start[0], end[1] - start[1]))
     return dict(start_pose=[float(start[0]), float(start[1]), heading],

@@ -1,7 +1,7 @@
 """Road networks of the toy cities and the map geometry derived from them.
 
 All coordinates are global map coordinates in metres, inside ``[0, canvas_size]``.
-A road is a dense centerline with ``lanes_per_direction`` lanes on each side; lanes,
+A road is a dense centerline with ``lanes_per_direction`` lanes on each side. Lanes,
 dividers, junctions, pedestrian crossings, sidewalks and the drivable area are all
 derived from the centerlines with shapely.
 """

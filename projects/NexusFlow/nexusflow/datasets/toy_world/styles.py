@@ -40,8 +40,8 @@ class ObjectClass:
     colour: Tuple[int, int, int]
 
 
-# Sizes are close to the nuScenes class means. Colours differ in hue so that a
-# class can be told from the chromaticity of a pixel under any city tint.
+# Sizes are close to the nuScenes class means. Colours differ in hue so that the
+# chromaticity of a pixel identifies the class under any city tint.
 OBJECT_CLASSES: Dict[str, ObjectClass] = {
     'car': ObjectClass('vehicle.car', (1.95, 4.6, 1.75), (4.0, 10.0),
                        'vehicle.moving', 'vehicle.parked', (220, 40, 40)),

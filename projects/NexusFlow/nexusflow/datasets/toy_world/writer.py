@@ -110,7 +110,7 @@ def generate_toy_nuscenes(out_dir, version: str = 'v1.0-mini', seed: int = 0,
     progress = ProgressBar(len(cities) * num_scenes)
     for city_index, (city, city_seed) in enumerate(zip(cities, seeds)):
         writer = _CityWriter(city, city_index, out_dir, tables, make_token, calibration,
-                             np.random.SeedSequence(city_seed.entropy, spawn_key=city_seed.spawn_key),
+                             city_seed,
                              img_scale, object_counts, annotation_range, texture_resolution,
                              jpeg_quality, image_noise)
         scene_names = []
