@@ -80,9 +80,8 @@ class SpatialCrossAttention(nn.Module):
     D pillar anchors (``num_points`` per anchor and feature level). The
     outputs of the cameras that see at least one anchor are averaged.
 
-    NOTE: every query is evaluated in every camera and masked afterwards;
-    BEVFormer's per-camera gathering of visible queries would save memory
-    at the full size but gives the same result.
+    Each camera only evaluates the queries it sees, gathered and padded to
+    the largest count in the batch.
 
     Args:
         embed_dims (int): Channels C. Defaults to 256.
@@ -147,35 +146,55 @@ class SpatialCrossAttention(nn.Module):
         Returns:
             Tensor: (B, Q, C) output, without the residual.
         """
-        batch, num_cams, num_value, _ = img_value.shape
+        batch, num_cams, num_value, channels = img_value.shape
         num_query = query.shape[1]
         heads, levels = self.num_heads, self.num_levels
         heights, points = self.num_heights, self.num_points
 
-        value = self.value_proj(img_value).view(batch * num_cams, num_value,
-                                                heads, -1)
-        offsets = self.sampling_offsets(query).view(
-            batch, 1, num_query, heads, levels, heights, points, 2)
-        weights = self.attention_weights(query).view(
-            batch, num_query, heads, levels * heights * points).softmax(-1)
-        weights = weights.view(batch, 1, num_query, heads,
-                               levels * heights * points)
-        weights = weights.expand(-1, num_cams, -1, -1, -1).reshape(
-            batch * num_cams, num_query, heads, levels, heights * points)
+        # Gather, per camera, only the queries it sees (padded to the
+        # largest count), so the sampling cost follows visibility.
+        hit = bev_mask.any(-1)
+        counts = hit.sum(-1)
+        max_len = max(int(counts.max()), 1)
+        order = torch.argsort((~hit).to(torch.uint8), dim=-1, stable=True)
+        index = order[..., :max_len]
+        slot_valid = torch.arange(max_len, device=query.device) < \
+            counts[..., None]
+        gathered = torch.gather(
+            query[:, None].expand(-1, num_cams, -1, -1), 2,
+            index[..., None].expand(-1, -1, -1, channels))
+        ref = torch.gather(
+            reference_points_cam, 2,
+            index[..., None, None].expand(-1, -1, -1, heights, 2))
+
+        rows = batch * num_cams
+        value = self.value_proj(img_value).view(rows, num_value, heads, -1)
+        offsets = self.sampling_offsets(gathered).view(
+            rows, max_len, heads, levels, heights, points, 2)
+        weights = self.attention_weights(gathered).view(
+            rows, max_len, heads, levels * heights * points).softmax(-1)
+        weights = weights.view(rows, max_len, heads, levels,
+                               heights * points)
 
         normalizer = torch.stack(
             [spatial_shapes[:, 1], spatial_shapes[:, 0]], -1).to(offsets)
-        ref = reference_points_cam.to(offsets)[:, :, :, None, None, :, None]
+        ref = ref.reshape(rows, max_len, 1, 1, heights, 1, 2).to(offsets)
         locations = ref + offsets / normalizer[:, None, None, :]
-        locations = locations.reshape(batch * num_cams, num_query, heads,
-                                      levels, heights * points, 2)
+        locations = locations.reshape(rows, max_len, heads, levels,
+                                      heights * points, 2)
         sampled = multi_scale_deformable_attn(value, spatial_shapes,
                                               level_start_index, locations,
                                               weights)
-        sampled = sampled.view(batch, num_cams, num_query, -1)
+        sampled = sampled.view(batch, num_cams, max_len, channels)
+        sampled = sampled * slot_valid[..., None].to(sampled.dtype)
 
-        hit = bev_mask.any(-1).to(sampled.dtype)
-        summed = (sampled * hit[..., None]).sum(1)
-        count = hit.sum(1).clamp(min=1.0)[..., None]
-        output = (summed / count).to(query.dtype)
+        summed = sampled.new_zeros(batch, num_query, channels)
+        flat_index = index.reshape(batch, num_cams * max_len)
+        summed = summed.scatter_add(
+            1, flat_index[..., None].expand(-1, -1, channels),
+            sampled.reshape(batch, num_cams * max_len, channels))
+        count = counts.new_zeros(batch, num_query).to(sampled.dtype)
+        count = count.scatter_add(1, flat_index,
+                                  slot_valid.reshape(batch, -1).to(count))
+        output = (summed / count.clamp(min=1.0)[..., None]).to(query.dtype)
         return self.dropout(self.output_proj(output))

@@ -232,9 +232,8 @@ class BEVTrackMap(BaseModel):
         source = getattr(self.nexusflow, 'feature_source', 'heads')
         if source == 'heads':
             latents = dict(map=map_latent, track=track_latent['embeddings'])
-            # NexusFlow masks mark valid entries, the decoder's padding
-            # mask marks padding.
-            masks = dict(map=None, track=~track_latent['padding_mask'])
+            # True marks padding track-query slots, as NexusFlow expects.
+            masks = dict(map=None, track=track_latent['padding_mask'])
         elif source == 'bev':
             latents = dict(map=bev_grid, track=bev_grid)
             masks = dict(map=None, track=None)
