@@ -6,7 +6,13 @@ supervised oracle is ``dict(map='all', track='all')``.
 """
 from typing import Dict, Iterable, List, Mapping, Sequence, Set, Union
 
+from mmengine.logging import print_log
+
 CitySpec = Union[str, Sequence[str]]
+# The log locations of nuScenes. A partition may name one of them even when a
+# split lacks it (e.g. a small validation set); any other name is a typo.
+NUSCENES_CITIES = ('boston-seaport', 'singapore-onenorth',
+                   'singapore-hollandvillage', 'singapore-queenstown')
 
 
 def resolve_partition(partition: Mapping[str, CitySpec],
@@ -22,7 +28,8 @@ def resolve_partition(partition: Mapping[str, CitySpec],
 
     Raises:
         ValueError: If a spec is not a list, 'all' or 'none', or names a city
-            that is not in ``cities_present``.
+            that is neither in ``cities_present`` nor a nuScenes city. A
+            nuScenes city that the data lacks is only logged.
     """
     present = sorted(set(cities_present))
     resolved = {}
@@ -37,10 +44,15 @@ def resolve_partition(partition: Mapping[str, CitySpec],
             raise ValueError(f"partition['{task}'] is '{spec}'; expected a "
                              "list of cities, 'all' or 'none'.")
         cities = set(spec)
-        unknown = sorted(cities - set(present))
+        absent = sorted(cities - set(present))
+        unknown = [c for c in absent if c not in NUSCENES_CITIES]
         if unknown:
             raise ValueError(f"partition['{task}'] names unknown cities "
                              f'{unknown}; the cities present are {present}.')
+        if absent:
+            print_log(f"partition['{task}'] names cities {absent} that this "
+                      f'data lacks; the cities present are {present}.',
+                      logger='current', level=30)
         resolved[task] = cities
     return resolved
 
