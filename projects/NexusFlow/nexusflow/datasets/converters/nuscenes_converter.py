@@ -216,7 +216,7 @@ def create_nuscenes_infos(root_path: str,
     """Convert a nuScenes release into ``<extra_tag>_infos_<split>.pkl`` files.
 
     Args:
-        root_path (str): nuScenes root (holds ``<version>/``, ``samples/``,
+        root_path (str): nuScenes root (contains ``<version>/``, ``samples/``,
             ``maps/expansion/`` and optionally ``can_bus/``).
         version (str): Devkit version folder. Defaults to 'v1.0-trainval'.
         out_dir (str, optional): Output folder. Defaults to ``root_path``.
@@ -280,11 +280,11 @@ def create_nuscenes_infos(root_path: str,
     try:
         for split, names in split_scenes.items():
             # Scenes in table order, frames in time order: the samplers rely on it.
-            wanted = set(names)
-            tokens = [t for scene in nusc.scene if scene['name'] in wanted
+            requested_scenes = set(names)
+            tokens = [t for scene in nusc.scene if scene['name'] in requested_scenes
                       for t in scene_sample_tokens(nusc, scene)]
             print_log(f'Converting {len(tokens)} {split} samples of '
-                      f'{len(wanted)} scenes.', logger='current')
+                      f'{len(requested_scenes)} scenes.', logger='current')
             infos = _run_conversion(tokens, workers)
             for info in infos:
                 if info.pop('_can_bus_missing'):

@@ -22,7 +22,7 @@ class PackNexusFlowInputs(BaseTransform):
     """Pack one frame: images to a tensor, labels and metainfo to a data sample.
 
     Output: ``dict(inputs=dict(img=uint8 Tensor (N_cam, 3, H, W), BGR),
-    data_samples=Det3DDataSample)``. The data sample holds the metainfo keys
+    data_samples=Det3DDataSample)``. The data sample contains the metainfo keys
     found in the results (matrices as float64 arrays: ``lidar2img``,
     ``cam2img``, ``lidar2cam``, ``cam2ego`` (N_cam, 4, 4); ``lidar2ego``,
     ``ego2global`` (4, 4); ``can_bus`` (18,)), ``gt_instances_3d``
