@@ -12,6 +12,7 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
 _MARKERS = ('o', 's', '^', 'D', 'v', 'P', 'X', '*')
+_METHOD_NAMES = {'pca': 'PCA', 'tsne': 't-SNE'}
 
 
 def stack_by_task(vectors: Mapping[str, np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
@@ -164,7 +165,7 @@ def latent_figure(h: Mapping[str, np.ndarray],
         for colour_name, groups, markers in colourings:
             for method in methods:
                 score = scores.get(f'silhouette_{colour_name}_{name}', float('nan'))
-                title = (f'{name}: {method.upper()} by {colour_name} '
+                title = (f'{name}: {_METHOD_NAMES[method]} by {colour_name} '
                          f'(silhouette {score:.2f})')
                 _scatter(axes[row, col], projections[method], groups, markers, title)
                 col += 1
@@ -173,3 +174,64 @@ def latent_figure(h: Mapping[str, np.ndarray],
     os.makedirs(osp.dirname(osp.abspath(out_path)), exist_ok=True)
     fig.savefig(out_path, dpi=100)
     return out_path, scores
+
+
+class LatentRecorder:
+    """Record each task's reduced vector h and code z while a NexusFlow module runs.
+
+    Forward hooks on every task's surrogate network catch the reducer's
+    output (h, (B, D)) and the surrogate's output code (z, (B, D)) whenever
+    the module encodes latents, e.g. inside the owning model's ``loss``.
+    Use it as a context manager so the hooks are removed afterwards.
+
+    Args:
+        nexusflow (nn.Module): A :class:`~nexusflow.flows.NexusFlow` module,
+            with ``tasks`` and ``surrogates`` (task -> SurrogateNetwork with
+            a ``reducer``).
+    """
+
+    def __init__(self, nexusflow):
+        if nexusflow is None or not hasattr(nexusflow, 'surrogates'):
+            raise ValueError(
+                'LatentRecorder needs the NexusFlow module of a model '
+                '(model.nexusflow), got None. Latents exist only in models '
+                'built with a NexusFlow module.')
+        self.nexusflow = nexusflow
+        self.tasks = tuple(nexusflow.tasks)
+        self.h: Dict[str, list] = {task: [] for task in self.tasks}
+        self.z: Dict[str, list] = {task: [] for task in self.tasks}
+        self._handles = []
+
+    def __enter__(self) -> 'LatentRecorder':
+        for task in self.tasks:
+            surrogate = self.nexusflow.surrogates[task]
+            self._handles.append(surrogate.reducer.register_forward_hook(
+                self._make_hook(self.h[task], from_code=False)))
+            self._handles.append(surrogate.register_forward_hook(
+                self._make_hook(self.z[task], from_code=True)))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    @staticmethod
+    def _make_hook(store: list, from_code: bool):
+
+        def hook(module, inputs, output):
+            value = output.z if from_code else output
+            store.append(value.detach().float().cpu().numpy())
+
+        return hook
+
+    def arrays(self) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
+        """Return the recorded h and z, each task -> (N, D), in call order."""
+        counts = {task: len(self.h[task]) for task in self.tasks}
+        if not any(counts.values()):
+            raise ValueError(
+                'LatentRecorder recorded nothing: the model never ran its '
+                'NexusFlow module. Run the model in loss mode.')
+        h = {task: np.concatenate(self.h[task]) for task in self.tasks}
+        z = {task: np.concatenate(self.z[task]) for task in self.tasks}
+        return h, z
