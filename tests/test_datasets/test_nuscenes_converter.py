@@ -174,3 +174,44 @@ def test_missing_tables_raise(tmp_path):
     from nexusflow.datasets.converters.nuscenes_converter import create_nuscenes_infos
     with pytest.raises(FileNotFoundError, match='v1.0-mini'):
         create_nuscenes_infos(str(tmp_path), version='v1.0-mini')
+
+
+def test_can_bus_read_from_expansion(toy_nuscenes_root, nusc, tmp_path):
+    """With ``<root>/can_bus`` present, each keyframe gets the last pose message
+    at or before its timestamp, then the ego yaw in radians and degrees."""
+    import json
+    import os
+
+    from nexusflow.datasets.converters.nuscenes_converter import create_nuscenes_infos
+
+    root = tmp_path / 'root'
+    root.mkdir()
+    for name in os.listdir(toy_nuscenes_root):
+        if not name.endswith('.pkl'):
+            os.symlink(toy_nuscenes_root / name, root / name)
+    (root / 'can_bus').mkdir()
+    for scene in nusc.scene:
+        first = nusc.get('sample', scene['first_sample_token'])['timestamp']
+        messages = [dict(utime=first - 10 + 250_000 * k, pos=[float(k), 0.0, 0.0],
+                         orientation=[1.0, 0.0, 0.0, 0.0], accel=[0.0, 0.0, 9.8],
+                         rotation_rate=[0.0, 0.0, 0.1], vel=[float(k), 0.0, 0.0])
+                    for k in range(40)]
+        with open(root / 'can_bus' / f"{scene['name']}_pose.json", 'w') as f:
+            json.dump(messages, f)
+
+    paths = create_nuscenes_infos(str(root), version='v1.0-mini', out_dir=str(tmp_path),
+                                  with_cam_instances=False)
+    with open(paths['train'], 'rb') as f:
+        data_list = pickle.load(f)['data_list']
+    for info in data_list:
+        scene = nusc.get('scene', info['scene_token'])
+        first = nusc.get('sample', scene['first_sample_token'])['timestamp']
+        offset_us = info['timestamp'] * 1e6 - first
+        expected_k = int((offset_us + 10) // 250_000)
+        can_bus = np.asarray(info['can_bus'])
+        assert can_bus[0] == expected_k
+        assert np.allclose(can_bus[3:7], [1, 0, 0, 0])
+        assert can_bus[9] == pytest.approx(9.8)
+        yaw = np.arctan2(info['ego2global'][1][0], info['ego2global'][0][0])
+        assert can_bus[16] == pytest.approx(yaw)
+        assert can_bus[17] == pytest.approx(np.degrees(yaw))
