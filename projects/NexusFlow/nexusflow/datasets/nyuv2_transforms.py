@@ -60,6 +60,10 @@ class NYUv2RandomFlip(BaseTransform):
         normal_x_channel (int): Channel of the normal that points along the
             image x axis. Defaults to 0 (camera frame x right, y down, z
             forward, as the toy data writes it).
+
+    NOTE: The axis order of the normals in the MTAN/MTPSL release was not
+    checked here. Confirm that channel 0 is the image x axis before using
+    this flip on real NYUv2. No shipped config uses it.
     """
 
     def __init__(self, prob: float = 0.5, normal_x_channel: int = 0):
