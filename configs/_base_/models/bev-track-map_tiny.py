@@ -1,13 +1,14 @@
 # CPU-sized UniAD-style camera BEV model: tracking head + dense map head.
-# Six 160x90 cameras, a 50x50 BEV over +-25.6 m (1.024 m cells).
-point_cloud_range = [-25.6, -25.6, -5.0, 25.6, 25.6, 3.0]  # metres
-bev_h = 50
-bev_w = 50
-class_names = [
-    'car', 'truck', 'construction_vehicle', 'bus', 'trailer', 'barrier',
-    'motorcycle', 'bicycle', 'pedestrian', 'traffic_cone'
-]
-map_classes = ['divider', 'ped_crossing', 'contour', 'drivable']
+# Six 160x90 cameras, a 50x50 BEV over +-25.6 m (1.024 m cells). The grid, the
+# classes and the map classes come from the toy dataset config, so the model
+# and the ground-truth rasters always agree.
+_base_ = ['../datasets/nus-partial_toy.py']
+
+point_cloud_range = {{_base_.point_cloud_range}}  # metres
+bev_h = {{_base_.bev_h}}
+bev_w = {{_base_.bev_w}}
+class_names = {{_base_.class_names}}
+map_classes = {{_base_.map_classes}}
 embed_dims = 64
 num_levels = 2
 num_cams = 6
@@ -25,7 +26,8 @@ model = dict(
         type='ClipDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=False,
+        # LoadMultiViewImages yields BGR; the mean and std above are RGB.
+        bgr_to_rgb=True,
         pad_size_divisor=32),
     img_backbone=dict(
         type='mmdet.ResNet',
