@@ -67,3 +67,33 @@ def test_latent_figure_without_city_or_tsne(tmp_path):
 def test_latent_figure_rejects_city_count(tmp_path):
     with pytest.raises(ValueError, match='cities'):
         latent_figure(clusters(True), clusters(True), ['a'] * 3, out_path=str(tmp_path / 'l.png'))
+
+
+def test_latent_recorder_matches_nexusflow_codes():
+    import torch
+
+    from nexusflow.flows import NexusFlow
+    from nexusflow.visualization.latent_plots import LatentRecorder
+
+    torch.manual_seed(0)
+    module = NexusFlow(tasks=('map', 'track'), in_channels=dict(map=8, track=6),
+                       reduced_dim=4, hidden_dim=8).eval()
+    latents = dict(map=torch.randn(3, 8, 5, 5), track=torch.randn(3, 7, 6))
+    with LatentRecorder(module) as recorder, torch.no_grad():
+        codes = module(latents)
+        module(latents)
+    h, z = recorder.arrays()
+    assert h['map'].shape == (6, 4)
+    assert z['track'].shape == (6, 4)
+    np.testing.assert_allclose(z['map'][:3], codes['map'].numpy(), rtol=1e-5, atol=1e-6)
+    reduced = module.surrogates['track'].reducer(latents['track']).detach().numpy()
+    np.testing.assert_allclose(h['track'][3:], reduced, rtol=1e-5, atol=1e-6)
+    # The hooks are gone after the block.
+    module(latents)
+    assert len(recorder.z['map']) == 2
+
+
+def test_latent_recorder_rejects_missing_module():
+    from nexusflow.visualization.latent_plots import LatentRecorder
+    with pytest.raises(ValueError, match='NexusFlow module'):
+        LatentRecorder(None)
