@@ -18,7 +18,7 @@ def align_prev_bev(prev_bev: Tensor, prev_lidar2global: Tensor,
 
     Every current cell centre is mapped into the previous LiDAR frame
     (``inv(prev_lidar2global) @ curr_lidar2global``, ground plane only) and
-    the previous BEV is sampled there bilinearly; cells that fall outside
+    the previous BEV is sampled there bilinearly. Cells that fall outside
     the previous grid get zeros. Rows are y and columns are x, as in the
     BEV grid convention (cell [i, j] centred at x_min + (j + 0.5) * dx,
     y_min + (i + 0.5) * dy).

@@ -80,8 +80,8 @@ class SpatialCrossAttention(nn.Module):
     D pillar anchors (``num_points`` per anchor and feature level). The
     outputs of the cameras that see at least one anchor are averaged.
 
-    Each camera only evaluates the queries it sees, gathered and padded to
-    the largest count in the batch.
+    Each camera only evaluates the queries whose anchors project into it,
+    gathered and padded to the largest count in the batch.
 
     Args:
         embed_dims (int): Channels C. Defaults to 256.
@@ -151,8 +151,8 @@ class SpatialCrossAttention(nn.Module):
         heads, levels = self.num_heads, self.num_levels
         heights, points = self.num_heights, self.num_points
 
-        # Gather, per camera, only the queries it sees (padded to the
-        # largest count), so the sampling cost follows visibility.
+        # Gather, per camera, only the queries that project into it (padded
+        # to the largest count), so the sampling cost follows visibility.
         hit = bev_mask.any(-1)
         counts = hit.sum(-1)
         max_len = max(int(counts.max()), 1)

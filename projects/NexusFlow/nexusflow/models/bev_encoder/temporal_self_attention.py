@@ -14,7 +14,7 @@ class TemporalSelfAttention(nn.Module):
     """Deformable attention of each BEV query into two BEV maps.
 
     The two value maps are the previous BEV (already warped to the current
-    frame) and the current BEV queries; they enter the deformable sampling
+    frame) and the current BEV queries. They enter the deformable sampling
     as two levels of the same (bev_h, bev_w) size. Offsets and weights come
     from the query concatenated with the previous BEV at that cell. Without
     a previous BEV the queries stand in for it.

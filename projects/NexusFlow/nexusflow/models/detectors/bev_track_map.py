@@ -36,7 +36,7 @@ class BEVTrackMap(BaseModel):
     ``task_mask`` labels that task.
 
     Inference (``predict``) expects clips of one frame given in scene
-    order and keeps the previous BEV and the tracks between calls; both
+    order and keeps the previous BEV and the tracks between calls. Both
     reset when ``scene_token`` changes.
 
     Args:

@@ -24,7 +24,7 @@ class TrackHead(BaseModule):
 
     Every frame decodes the live track queries followed by ``num_query``
     fresh detection queries. While training on a clip, a track query keeps
-    the ground-truth track id it was bound to (no re-matching); detection
+    the ground-truth track id it was bound to (no re-matching). Detection
     queries are matched by Hungarian assignment to the ground truth that no
     track query claims, and those matched become track queries of the next
     frame.
@@ -358,7 +358,7 @@ class TrackHead(BaseModule):
         """Compute the tracking losses over a clip.
 
         Each loss is the mean over the (sample, frame) pairs labelled for
-        ``'track'`` of that pair's loss; with no labelled pair every loss is
+        ``'track'`` of that pair's loss. With no labelled pair every loss is
         an exact zero that stays in the graph.
 
         Args:

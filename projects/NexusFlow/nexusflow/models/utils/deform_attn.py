@@ -16,7 +16,7 @@ def multi_scale_deformable_attn(value: Tensor,
     mmcv's CUDA kernel is used for CUDA tensors and mmcv's PyTorch
     implementation otherwise, because the kernel has no CPU version. Both
     paths run in float32 so that autocast (bf16 or fp16) does not reach the
-    sampling; the result is cast back to the dtype of ``value``.
+    sampling, and the result is cast back to the dtype of ``value``.
 
     Args:
         value (Tensor): Flattened features of all levels, shape

@@ -10,7 +10,7 @@ class GridMask(nn.Module):
 
     Each image gets its own grid period ``d`` drawn from
     ``[min_period, max_period]`` pixels, a random offset and a random
-    rotation; inside every period a square of side ``ratio * d`` is zeroed.
+    rotation. Inside every period a square of side ``ratio * d`` is zeroed.
     In eval mode the module returns its input unchanged.
 
     Args:
