@@ -198,3 +198,40 @@ def test_save_png_creates_folder(tmp_path):
     path = save_png(np.zeros((5, 7, 3), np.uint8), str(tmp_path / 'a' / 'b.png'))
     with Image.open(path) as image:
         assert image.size == (7, 5)
+
+
+def test_camera_boxes_from_gt_or_pred():
+    pred, gt = make_frame('t0', 0)
+    images = [np.full((48, 64, 3), 100, dtype=np.uint8) for _ in range(6)]
+    # A threshold above both scores leaves no predicted boxes.
+    from_pred = SampleRenderer(PC_RANGE, BEV, BEV, score_thr=0.95, panel_size=200,
+                               camera_source='pred').render([pred], gt, images=images)
+    from_gt = SampleRenderer(PC_RANGE, BEV, BEV, score_thr=0.95, panel_size=200,
+                             camera_source='gt').render([pred], gt, images=images)
+    assert from_pred.shape == from_gt.shape
+    # The box 5 m ahead shows in the CAM_FRONT tile (top row, middle third).
+    height, width = from_pred.shape[:2]
+    tile_width = width // 3
+    front_pred = from_pred[20:60, tile_width:2 * tile_width]
+    front_gt = from_gt[20:60, tile_width:2 * tile_width]
+    assert (front_pred != front_gt).any(axis=-1).sum() > 20
+
+
+def test_hook_names_files_by_scene_name(tmp_path):
+    pred, gt = make_frame('tok0', 0)
+
+    class FakeDataset:
+        def __len__(self):
+            return 1
+
+        def get_data_info(self, index):
+            return dict(token='tok0', scene_name='scene-0007')
+
+    class LoaderRunner(FakeRunner):
+        test_dataloader = type('Loader', (), {'dataset': FakeDataset()})()
+
+    hook = BEVVisualizationHook(out_dir=str(tmp_path), draw_cameras=False)
+    runner = LoaderRunner()
+    hook.before_test(runner)
+    hook.after_test_iter(runner, 0, dict(data_samples=[[gt]]), [pred])
+    assert os.listdir(tmp_path) == ['scene-0007_000_tok0.png']

@@ -35,7 +35,8 @@ class BEVVisualizationHook(Hook):
     The camera tiles come from ``data_batch['inputs']['img']`` (per sample
     (T, N_cam, 3, H, W), 0..255, not normalized) or, when the batch has no
     images, from ``img_path`` in the metainfo. Files are named
-    ``<scene>_<frame_idx>_<token>.png``. Track histories need the frames of
+    ``<scene>_<frame_idx>_<token>.png``, with the scene name from the test
+    dataset's infos, or the scene token when the dataset has no names. Track histories need the frames of
     a scene in order, as the test dataloader yields them.
 
     Args:
@@ -59,6 +60,8 @@ class BEVVisualizationHook(Hook):
         channel_order (str): ``'bgr'`` or ``'rgb'``, the channel order of
             the input images. Defaults to ``'bgr'`` (what
             ``LoadMultiViewImages`` loads).
+        camera_boxes (str): Boxes drawn into the cameras, ``'pred'`` or
+            ``'gt'``. Defaults to ``'pred'``.
     """
 
     priority = 'LOWEST'
@@ -73,11 +76,14 @@ class BEVVisualizationHook(Hook):
                  map_classes: Optional[Sequence[str]] = None,
                  history_frames: int = 5,
                  draw_cameras: bool = True,
-                 channel_order: str = 'bgr'):
+                 channel_order: str = 'bgr',
+                 camera_boxes: str = 'pred'):
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}.')
         if channel_order not in ('bgr', 'rgb'):
             raise ValueError(f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}.")
+        if camera_boxes not in ('pred', 'gt'):
+            raise ValueError(f"camera_boxes must be 'pred' or 'gt', got {camera_boxes!r}.")
         self.out_dir = out_dir
         self.score_thr = score_thr
         self.interval = interval
@@ -88,8 +94,10 @@ class BEVVisualizationHook(Hook):
         self.history_frames = history_frames
         self.draw_cameras = draw_cameras
         self.channel_order = channel_order
+        self.camera_boxes = camera_boxes
         self.renderer: Optional[SampleRenderer] = None
         self.num_saved = 0
+        self.scene_names: dict = {}
 
     def _build_renderer(self, runner) -> SampleRenderer:
         cfg = getattr(runner, 'cfg', None) or {}
@@ -106,11 +114,27 @@ class BEVVisualizationHook(Hook):
             map_classes=map_classes,
             score_thr=self.score_thr,
             history_frames=self.history_frames,
-            draw_cameras=self.draw_cameras)
+            draw_cameras=self.draw_cameras,
+            camera_source=self.camera_boxes)
 
     def before_test(self, runner) -> None:
         self.renderer = self._build_renderer(runner)
         self.num_saved = 0
+        self.scene_names = self._scene_names(runner)
+
+    @staticmethod
+    def _scene_names(runner) -> dict:
+        """Map sample token -> scene name, because the metainfo has only the scene token."""
+        loader = getattr(runner, 'test_dataloader', None)
+        dataset = getattr(loader, 'dataset', None)
+        if dataset is None or not hasattr(dataset, 'get_data_info'):
+            return {}
+        names = {}
+        for index in range(len(dataset)):
+            info = dataset.get_data_info(index)
+            if info.get('token') and info.get('scene_name'):
+                names[info['token']] = info['scene_name']
+        return names
 
     def after_test(self, runner) -> None:
         print_log(f'BEVVisualizationHook saved {self.num_saved} pictures to '
@@ -141,7 +165,10 @@ class BEVVisualizationHook(Hook):
                 batch_index, gt = None, None
             images = self._images(batch_imgs, batch_index, pred.metainfo)
             picture = self.renderer.render([pred], gt, images=images)
-            stem = frame_file_stem(pred.metainfo, batch_idx * 1000 + out_index)
+            metainfo = dict(pred.metainfo)
+            if token in self.scene_names:
+                metainfo['scene_name'] = self.scene_names[token]
+            stem = frame_file_stem(metainfo, batch_idx * 1000 + out_index)
             save_png(picture, osp.join(self.out_dir, f'{stem}.png'))
             self.num_saved += 1
 
