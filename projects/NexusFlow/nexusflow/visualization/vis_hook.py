@@ -36,8 +36,9 @@ class BEVVisualizationHook(Hook):
     (T, N_cam, 3, H, W), 0..255, not normalized) or, when the batch has no
     images, from ``img_path`` in the metainfo. Files are named
     ``<scene>_<frame_idx>_<token>.png``, with the scene name from the test
-    dataset's infos, or the scene token when the dataset has no names. Track histories need the frames of
-    a scene in order, as the test dataloader yields them.
+    dataset's infos, or the scene token when the dataset has no names.
+    Track histories need the frames of a scene in order, as the test
+    dataloader yields them.
 
     Args:
         out_dir (str): Folder for the PNGs, created if missing.
