@@ -1,6 +1,7 @@
 """Tests of the per-sample picture, track histories, videos and the visualization hook."""
 import os
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -14,6 +15,7 @@ from nexusflow.visualization import (BEVVisualizationHook, SampleRenderer,
                                      TrackHistory, boxes_from_instances,
                                      save_png, write_video)
 from nexusflow.visualization.sample_figure import (FrameBoxes,
+                                                   images_from_paths,
                                                    images_from_tensor)
 
 PC_RANGE = [-20.0, -20.0, -5.0, 20.0, 20.0, 3.0]
@@ -139,7 +141,12 @@ def test_write_gif_and_mp4(tmp_path):
         assert image.n_frames == 3
         assert image.size == (42, 32)
     mp4 = write_video(frames, str(tmp_path / 'scene.mp4'))
-    assert os.path.getsize(mp4) > 0
+    capture = cv2.VideoCapture(mp4)
+    num_read = 0
+    while capture.read()[0]:
+        num_read += 1
+    capture.release()
+    assert num_read == 3
     with pytest.raises(ValueError, match='.gif or .mp4'):
         write_video(frames, str(tmp_path / 'scene.avi'))
 
@@ -235,3 +242,13 @@ def test_hook_names_files_by_scene_name(tmp_path):
     hook.before_test(runner)
     hook.after_test_iter(runner, 0, dict(data_samples=[[gt]]), [pred])
     assert os.listdir(tmp_path) == ['scene-0007_000_tok0.png']
+
+
+def test_images_from_paths_resizes_to_img_shape(tmp_path):
+    path = str(tmp_path / 'cam.png')
+    Image.fromarray(np.full((90, 160, 3), (10, 200, 30), dtype=np.uint8)).save(path)
+    images = images_from_paths([path], img_shape=(45, 80))
+    assert images[0].shape == (45, 80, 3)
+    assert images[0][10, 10].tolist() == [10, 200, 30]
+    with pytest.raises(FileNotFoundError, match='missing.jpg'):
+        images_from_paths([str(tmp_path / 'missing.jpg')])
