@@ -93,7 +93,8 @@ def test_tile_cameras_needs_names_for_other_counts():
 
 
 def test_camera_names_from_nuscenes_paths():
-    paths = ['x/log__CAM_FRONT_LEFT__1.jpg', 'x/log__CAM_FRONT__2.jpg', 'x/log__CAM_BACK_RIGHT__3.jpg']
+    paths = ['x/log__CAM_FRONT_LEFT__1.jpg', 'x/log__CAM_FRONT__2.jpg',
+             'x/log__CAM_BACK_RIGHT__3.jpg']
     assert camera_names_from_paths(paths) == ['CAM_FRONT_LEFT', 'CAM_FRONT', 'CAM_BACK_RIGHT']
     assert camera_names_from_paths(['a.jpg']) is None
 

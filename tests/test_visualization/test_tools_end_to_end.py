@@ -33,7 +33,8 @@ def toy_model_files(tmp_path_factory, toy_nuscenes_root, toy_nuscenes_infos):
     model_cfg = Config.fromfile(osp.join(BASE, 'models', 'bev-track-map_tiny.py'))
     data_cfg = Config.fromfile(osp.join(BASE, 'datasets', 'nus-partial_toy.py'))
     runtime_cfg = Config.fromfile(osp.join(BASE, 'default_runtime.py'))
-    cfg = Config(dict(**runtime_cfg.to_dict(), **data_cfg.to_dict(), model=model_cfg.model.to_dict()))
+    cfg = Config(dict(**runtime_cfg.to_dict(), **data_cfg.to_dict(),
+                      model=model_cfg.model.to_dict()))
     cfg.test_dataloader.num_workers = 0
     cfg.test_dataloader.persistent_workers = False
     cfg.test_dataloader.dataset.data_root = str(toy_nuscenes_root)

@@ -100,7 +100,8 @@ def select_indices(dataset, scene: Optional[str], num_samples: Optional[int]) ->
             continue
         scenes.setdefault(name, []).append((int(info.get('frame_idx', index)), index))
     if scene is not None and not scenes:
-        known = sorted({dataset.get_data_info(i).get('scene_name', '') for i in range(len(dataset))})
+        known = sorted({
+            dataset.get_data_info(i).get('scene_name', '') for i in range(len(dataset))})
         raise ValueError(f'Scene {scene!r} is not in the test set; its scenes are {known}.')
     indices = [index for frames in scenes.values() for _, index in sorted(frames)]
     return indices[:num_samples] if num_samples is not None else indices

@@ -74,7 +74,7 @@ def boxes_from_instances(instances, score_thr: Optional[float] = None) -> FrameB
 
 
 def lidar2global_from_meta(metainfo: dict) -> Optional[np.ndarray]:
-    """Return ``ego2global @ lidar2ego`` (4, 4) from a frame's metainfo, or None if either is missing."""
+    """Return the LiDAR pose ``ego2global @ lidar2ego`` (4, 4) of a frame, or None without them."""
     if 'lidar2ego' not in metainfo or 'ego2global' not in metainfo:
         return None
     lidar2ego = to_numpy(metainfo['lidar2ego']).astype(np.float64)
@@ -352,7 +352,8 @@ class SampleRenderer:
         tile_width = max(1, bev_row.shape[1] // 3)
         if mosaic.shape[1] != 3 * tile_width:
             scale = 3 * tile_width / mosaic.shape[1]
-            mosaic = cv2.resize(mosaic, (3 * tile_width, max(1, int(round(mosaic.shape[0] * scale)))),
+            mosaic_height = max(1, int(round(mosaic.shape[0] * scale)))
+            mosaic = cv2.resize(mosaic, (3 * tile_width, mosaic_height),
                                 interpolation=cv2.INTER_AREA)
         return vstack_images([mosaic, bev_row])
 
