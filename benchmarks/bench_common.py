@@ -7,7 +7,7 @@ jobs on the machine shifts both sides alike.
 import resource
 import statistics
 import time
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence, Tuple
 
 PROC_STATUS = '/proc/self/status'
 PROC_CLEAR_REFS = '/proc/self/clear_refs'
@@ -73,7 +73,8 @@ def time_alternating(variants: Dict[str, Callable[[], None]],
                      repeats: int,
                      warmup: int = 1,
                      sync: Callable[[], None] = lambda: None
-                     ) -> Dict[str, List[float]]:
+                     ) -> Tuple[Dict[str, List[float]],
+                                Dict[str, List[float]]]:
     """Time each callable ``repeats`` times, alternating between them.
 
     Args:
@@ -84,18 +85,24 @@ def time_alternating(variants: Dict[str, Callable[[], None]],
             for CUDA work). Defaults to a no-op.
 
     Returns:
-        Name -> list of ``repeats`` durations in seconds.
+        Two dicts name -> list of ``repeats`` durations in seconds: wall
+        time, and CPU time of this process (all its threads). CPU time
+        varies less than wall time when other jobs share the cores, but it
+        also counts threads that spin while waiting.
     """
     for _ in range(warmup):
         for step in variants.values():
             step()
     sync()
-    times = {name: [] for name in variants}
+    wall = {name: [] for name in variants}
+    cpu = {name: [] for name in variants}
     for _ in range(repeats):
         for name, step in variants.items():
             sync()
-            start = time.perf_counter()
+            start_wall = time.perf_counter()
+            start_cpu = time.process_time()
             step()
             sync()
-            times[name].append(time.perf_counter() - start)
-    return times
+            wall[name].append(time.perf_counter() - start_wall)
+            cpu[name].append(time.process_time() - start_cpu)
+    return wall, cpu

@@ -20,13 +20,16 @@ Examples:
 """
 import argparse
 import logging
+import os.path as osp
 import time
 
 import torch
 from mmengine.logging import MMLogger
 
 from bench_common import median, time_alternating
-from synthetic_clips import (IMAGE_SHAPES, build_model, build_optim_wrapper,
+from synthetic_clips import (CLIP_FRAMES, IMAGE_SHAPES, build_model,
+                             REPO_ROOT, build_optim_wrapper,
+                             default_nexusflow_config,
                              capture_nexusflow_inputs, count_parameters,
                              load_model_config, make_clip_batch,
                              nexusflow_config)
@@ -44,10 +47,12 @@ def parse_args():
                         'tens of GiB and minutes per step on a CPU.')
     parser.add_argument('--nexusflow-config', default=None,
                         help='Runnable config whose NexusFlowHook gives the '
-                        'flow. Defaults to NexusFlow aligning the map head '
-                        'latent and the track queries.')
+                        'flow. Defaults to the tiny or full config in '
+                        'configs/nexusflow/, or where none exists, to '
+                        'NexusFlow with its default sizes aligning the map '
+                        'head latent and the track queries.')
     parser.add_argument('--batch', type=int, default=1, help='Batch size B.')
-    parser.add_argument('--frames', type=int, default=2,
+    parser.add_argument('--frames', type=int, default=CLIP_FRAMES,
                         help='Frames per training clip.')
     parser.add_argument('--warmup', type=int, default=1,
                         help='Untimed steps before timing.')
@@ -81,7 +86,11 @@ def measure_config(size: str, args) -> dict:
     """Return the parameter counts and median times of one model config."""
     device = torch.device(args.device)
     model_cfg = load_model_config(size).model
-    flow_cfg = nexusflow_config(model_cfg, args.nexusflow_config)
+    flow_path = args.nexusflow_config or default_nexusflow_config(size)
+    flow_cfg = nexusflow_config(model_cfg, flow_path)
+    print('detail nexusflow config: ' +
+          (osp.relpath(flow_path, REPO_ROOT) if flow_path else
+           'NexusFlow defaults'))
     model = build_model(model_cfg, flow_cfg, device=args.device)
     wrapper = build_optim_wrapper(model)
     data = make_clip_batch(model_cfg, IMAGE_SHAPES[size],
@@ -97,7 +106,7 @@ def measure_config(size: str, args) -> dict:
             latent.grad = None
         model.nexusflow.loss(latents, masks)['loss_align'].backward()
 
-    times = time_alternating(
+    times, cpu_times = time_alternating(
         dict(step=train_step, nexusflow=nexusflow_step),
         repeats=args.repeats, warmup=args.warmup, sync=_sync_for(device))
     shapes = ' '.join(f'{task}={tuple(latent.shape)}'
@@ -110,7 +119,9 @@ def measure_config(size: str, args) -> dict:
         params=count_parameters(model.nexusflow),
         model_params=count_parameters(model),
         step_ms=median(times['step']) * 1e3,
-        nexusflow_ms=median(times['nexusflow']) * 1e3)
+        nexusflow_ms=median(times['nexusflow']) * 1e3,
+        step_cpu_ms=median(cpu_times['step']) * 1e3,
+        nexusflow_cpu_ms=median(cpu_times['nexusflow']) * 1e3)
 
 
 def run_configs(args) -> None:
@@ -119,6 +130,7 @@ def run_configs(args) -> None:
         fig = measure_config(size, args)
         param_ratio = fig['params'] / fig['model_params']
         time_ratio = fig['nexusflow_ms'] / fig['step_ms']
+        cpu_ratio = fig['nexusflow_cpu_ms'] / fig['step_cpu_ms']
         parts.append(
             f'{size}: nexusflow_params={fig["params"]} '
             f'model_params={fig["model_params"]} '
@@ -126,7 +138,8 @@ def run_configs(args) -> None:
             f'(goal<{PARAM_GOAL}) '
             f'nexusflow_fwd+bwd_ms={fig["nexusflow_ms"]:.1f} '
             f'train_step_ms={fig["step_ms"]:.1f} '
-            f'time_ratio={time_ratio:.4f} (goal<{STEP_GOAL})')
+            f'time_ratio={time_ratio:.4f} cpu_time_ratio={cpu_ratio:.4f} '
+            f'(goal<{STEP_GOAL})')
     print(f'nexusflow_overhead device={args.device} '
           f'threads={torch.get_num_threads()} B={args.batch} '
           f'T={args.frames} repeats={args.repeats} ' + ' | '.join(parts))

@@ -7,6 +7,7 @@ and random map masks. They exercise every layer of a training step without
 reading a dataset, so the step time does not depend on disk or decoding.
 """
 import copy
+import glob
 import math
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -27,10 +28,12 @@ MODEL_CONFIGS = {
     'tiny': 'configs/_base_/models/bev-track-map_tiny.py',
     'full': 'configs/_base_/models/bev-track-map_full.py',
 }
-# Camera image (height, width) in pixels after resizing, per model config.
-# The tiny config is written for 160 x 90 cameras, the full one for the
-# nuScenes 1600 x 900 images.
-IMAGE_SHAPES = {'tiny': (90, 160), 'full': (900, 1600)}
+# Camera image (height, width) in pixels after resizing, as the dataset
+# configs give them: the toy world's 160 x 90 cameras, and the nuScenes
+# 1600 x 900 images resized by 0.8.
+IMAGE_SHAPES = {'tiny': (90, 160), 'full': (720, 1280)}
+# Frames per training clip (queue_length of both dataset configs).
+CLIP_FRAMES = 3
 # Yaw of each camera's optical axis in the LiDAR frame (x forward, y left),
 # degrees, in the nuScenes camera order.
 CAMERA_YAWS_DEG = (0.0, -55.0, 55.0, 180.0, 110.0, -110.0)
@@ -50,6 +53,20 @@ def load_model_config(size: str) -> Config:
     if not osp.isfile(path):
         raise FileNotFoundError(f'model config {path} not found')
     return Config.fromfile(path)
+
+
+def default_nexusflow_config(size: str) -> Optional[str]:
+    """Return the runnable NexusFlow config of a model size, or None.
+
+    That is the first, in name order, of ``configs/nexusflow/nexusflow_*.py``
+    whose name contains ``tiny`` (for ``'tiny'``) or does not (for
+    ``'full'``).
+    """
+    pattern = osp.join(REPO_ROOT, 'configs', 'nexusflow', 'nexusflow_*.py')
+    for path in sorted(glob.glob(pattern)):
+        if ('tiny' in osp.basename(path)) == (size == 'tiny'):
+            return path
+    return None
 
 
 def nexusflow_config(model_cfg: dict,

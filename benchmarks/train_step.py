@@ -16,12 +16,15 @@ Example:
 """
 import argparse
 import logging
+import os.path as osp
 
 import torch
 from mmengine.logging import MMLogger
 
 from bench_common import PeakRSS, current_rss_mib, median, time_alternating
-from synthetic_clips import (IMAGE_SHAPES, build_model, build_optim_wrapper,
+from synthetic_clips import (CLIP_FRAMES, IMAGE_SHAPES, build_model,
+                             REPO_ROOT, build_optim_wrapper,
+                             default_nexusflow_config,
                              count_parameters, load_model_config,
                              make_clip_batch, nexusflow_config)
 
@@ -33,11 +36,13 @@ def parse_args():
                         'bev-track-map_<config>.py.')
     parser.add_argument('--nexusflow-config', default=None,
                         help='Runnable config whose NexusFlowHook gives the '
-                        'flow. Defaults to NexusFlow aligning the map head '
-                        'latent and the track queries.')
+                        'flow. Defaults to the tiny or full config in '
+                        'configs/nexusflow/, or where none exists, to '
+                        'NexusFlow with its default sizes aligning the map '
+                        'head latent and the track queries.')
     parser.add_argument('--batch-size', type=int, default=1,
                         help='Clips per step.')
-    parser.add_argument('--frames', type=int, default=2,
+    parser.add_argument('--frames', type=int, default=CLIP_FRAMES,
                         help='Frames per clip (the queue plus the current '
                         'frame).')
     parser.add_argument('--repeats', type=int, default=5,
@@ -58,7 +63,12 @@ def main():
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     model_cfg = load_model_config(args.config).model
-    flow_cfg = nexusflow_config(model_cfg, args.nexusflow_config)
+    flow_path = (args.nexusflow_config or
+                 default_nexusflow_config(args.config))
+    flow_cfg = nexusflow_config(model_cfg, flow_path)
+    print('detail nexusflow config: ' +
+          (osp.relpath(flow_path, REPO_ROOT) if flow_path else
+           'NexusFlow defaults'))
     data = make_clip_batch(model_cfg, IMAGE_SHAPES[args.config],
                            batch_size=args.batch_size,
                            num_frames=args.frames)
@@ -82,9 +92,9 @@ def main():
 
     sync = (lambda: torch.cuda.synchronize(device)) \
         if device.type == 'cuda' else (lambda: None)
-    times = time_alternating({name: make_step(name) for name in models},
-                             repeats=args.repeats, warmup=args.warmup,
-                             sync=sync)
+    times, cpu_times = time_alternating(
+        {name: make_step(name) for name in models}, repeats=args.repeats,
+        warmup=args.warmup, sync=sync)
 
     figures = {}
     for name in models:
@@ -92,10 +102,13 @@ def main():
         figures[name] = dict(
             samples_per_s=args.batch_size / step_s,
             step_ms=step_s * 1e3,
+            cpu_ms=median(cpu_times[name]) * 1e3,
             peak_rss=max(peaks[name][args.warmup:]),
             rise=max(rises[name][args.warmup:]))
         print(f'detail {name}: params={count_parameters(models[name])} '
-              f'step_ms=' + ','.join(f'{t * 1e3:.0f}' for t in times[name]))
+              'step_ms=' + ','.join(f'{t * 1e3:.0f}' for t in times[name]) +
+              ' cpu_ms=' +
+              ','.join(f'{t * 1e3:.0f}' for t in cpu_times[name]))
     base, flow = figures['baseline'], figures['nexusflow']
     rss_note = '' if peak.resettable else ' (peak since process start)'
     print(f'train_step config={args.config} device={args.device} '
@@ -104,6 +117,7 @@ def main():
           f'baseline_samples_per_s={base["samples_per_s"]:.3f} '
           f'nexusflow_samples_per_s={flow["samples_per_s"]:.3f} '
           f'step_time_ratio={flow["step_ms"] / base["step_ms"]:.3f} '
+          f'cpu_time_ratio={flow["cpu_ms"] / base["cpu_ms"]:.3f} '
           f'baseline_peak_rss_MiB={base["peak_rss"]:.0f} '
           f'nexusflow_peak_rss_MiB={flow["peak_rss"]:.0f} '
           f'baseline_step_rss_rise_MiB={base["rise"]:.0f} '
