@@ -43,3 +43,22 @@ def default_work_dir(config_path: str) -> str:
     """Return ``work_dirs/<config name>`` under the repository root."""
     name = osp.splitext(osp.basename(config_path))[0]
     return osp.join(REPO_ROOT, 'work_dirs', name)
+
+
+def set_eval_output_dirs(cfg, subdir: str) -> None:
+    """Point evaluators that write files, but were given no folder, into the work dir.
+
+    Evaluators with an ``outfile_prefix`` argument left at None write their
+    prediction and summary files to ``<work_dir>/<subdir>`` instead of nowhere,
+    so predictions survive a failed scoring step.
+    """
+    for key in ('val_evaluator', 'test_evaluator'):
+        evaluators = cfg.get(key)
+        if evaluators is None:
+            continue
+        if isinstance(evaluators, dict):
+            evaluators = evaluators.get('metrics', [evaluators])
+        for evaluator in evaluators:
+            if 'outfile_prefix' in evaluator or evaluator.get('type') in ('NuScenesTrackMetric', 'MapIoUMetric'):
+                if evaluator.get('outfile_prefix') is None:
+                    evaluator['outfile_prefix'] = osp.join(cfg.work_dir, subdir, key.split('_')[0])

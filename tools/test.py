@@ -10,7 +10,7 @@ import json
 import os
 import os.path as osp
 
-from _bootstrap import default_work_dir, load_config
+from _bootstrap import default_work_dir, load_config, set_eval_output_dirs
 
 
 def parse_args():
@@ -40,6 +40,7 @@ def main():
         raise FileNotFoundError(f'Checkpoint file not found: {args.checkpoint}')
     cfg = load_config(args.config, args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    set_eval_output_dirs(cfg, 'test_results')
     cfg.load_from = args.checkpoint
     cfg.resume = False
 

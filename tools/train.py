@@ -10,7 +10,7 @@ import logging
 import os
 import os.path as osp
 
-from _bootstrap import default_work_dir, load_config
+from _bootstrap import default_work_dir, load_config, set_eval_output_dirs
 
 
 def parse_args():
@@ -42,6 +42,7 @@ def build_runner_config(args):
     """Return the Config that the Runner gets for ``args``."""
     cfg = load_config(args.config, args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    set_eval_output_dirs(cfg, 'val_results')
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper
