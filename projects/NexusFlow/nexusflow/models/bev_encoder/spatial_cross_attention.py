@@ -176,6 +176,9 @@ class SpatialCrossAttention(nn.Module):
         weights = weights.view(rows, max_len, heads, levels,
                                heights * points)
 
+        # Locations stay float32 under autocast: bf16 would round them to
+        # about a quarter of a feature cell.
+        offsets = offsets.float()
         normalizer = torch.stack(
             [spatial_shapes[:, 1], spatial_shapes[:, 0]], -1).to(offsets)
         ref = ref.reshape(rows, max_len, 1, 1, heights, 1, 2).to(offsets)

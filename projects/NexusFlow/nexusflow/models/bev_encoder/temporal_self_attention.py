@@ -107,9 +107,10 @@ class TemporalSelfAttention(nn.Module):
                               device=query.device, dtype=torch.long)
         level_start = torch.tensor([0, bev_h * bev_w], device=query.device,
                                    dtype=torch.long)
-        normalizer = query.new_tensor([bev_w, bev_h])
-        locations = reference_points[:, :, None, None, None, :] + \
-            offsets / normalizer
+        # Locations stay float32 under autocast (bf16 rounds them).
+        normalizer = offsets.new_tensor([bev_w, bev_h]).float()
+        locations = reference_points[:, :, None, None, None, :].float() + \
+            offsets.float() / normalizer
         output = multi_scale_deformable_attn(value, shapes, level_start,
                                              locations, weights)
         return self.dropout(self.output_proj(output.to(query.dtype)))

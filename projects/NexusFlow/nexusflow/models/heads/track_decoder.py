@@ -47,7 +47,9 @@ class BEVDeformableCrossAttention(nn.Module):
         weights = self.attention_weights(query).view(
             batch, num_query, self.num_heads, self.num_points).softmax(-1)
         weights = weights[:, :, :, None, :]
-        locations = ref_xy[:, :, None, None, None, :].to(offsets) + \
+        # Locations stay float32 under autocast (bf16 rounds them).
+        offsets = offsets.float()
+        locations = ref_xy[:, :, None, None, None, :].float() + \
             offsets / offsets.new_tensor([bev_w, bev_h])
         shapes = torch.tensor([[bev_h, bev_w]], device=bev.device)
         start = torch.zeros(1, dtype=torch.long, device=bev.device)

@@ -158,7 +158,7 @@ class TrackHead(BaseModule):
         device = bev.device
         det_pos, det_content = self.query_embedding.weight.split(
             self.embed_dims, dim=-1)
-        det_ref = self.ref_proj(det_pos).sigmoid()
+        det_ref = self.ref_proj(det_pos).float().sigmoid()
         num_tracks = [len(state) for state in states]
         k_max = max(num_tracks)
         total = k_max + self.num_query
@@ -179,7 +179,7 @@ class TrackHead(BaseModule):
                 ]))
             refs.append(
                 torch.cat([
-                    state.ref.to(det_ref),
+                    state.ref.float(),
                     det_ref.new_full((pad, 3), 0.5), det_ref
                 ]))
             padding[b, :num_tracks[b]] = False
