@@ -53,6 +53,9 @@ class BEVEncoder(nn.Module):
     positional embedding run through ``num_layers`` encoder layers. The
     output is row-major over the grid (rows along y, columns along x).
 
+    NOTE: ego motion enters only through the warp of the previous BEV. The
+    CAN bus signals that BEVFormer adds to the queries are not used.
+
     Args:
         bev_h (int): BEV rows (along y).
         bev_w (int): BEV columns (along x).
