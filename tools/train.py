@@ -19,7 +19,8 @@ def parse_args():
     parser.add_argument('--work-dir', help='folder for logs and checkpoints; '
                         'defaults to work_dirs/<config name>')
     parser.add_argument('--amp', action='store_true',
-                        help='mixed precision: fp16 on CUDA, bf16 on CPU (AmpOptimWrapper)')
+                        help='mixed precision: fp16 with loss scaling on CUDA (AmpOptimWrapper), '
+                        'bfloat16 autocast on CPU (AutocastOptimWrapper)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate linearly by the total batch size '
                         '(GPUs x samples per GPU) against auto_scale_lr.base_batch_size in the config')
@@ -46,15 +47,16 @@ def build_runner_config(args):
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper
-        if optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+        if optim_wrapper.get('type', 'OptimWrapper') in ('AmpOptimWrapper', 'AutocastOptimWrapper'):
             print_log('AMP is already enabled in the config.', logger='current', level=logging.WARNING)
         else:
-            optim_wrapper.type = 'AmpOptimWrapper'
-            if not torch.cuda.is_available():
-                # CPU autocast supports bfloat16 only.
-                optim_wrapper.dtype = 'bfloat16'
-            else:
+            if torch.cuda.is_available():
+                optim_wrapper.type = 'AmpOptimWrapper'
                 optim_wrapper.setdefault('loss_scale', 'dynamic')
+            else:
+                # mmengine's AmpOptimWrapper needs a GPU; bfloat16 autocast works on CPU.
+                optim_wrapper.type = 'AutocastOptimWrapper'
+                optim_wrapper.dtype = 'bfloat16'
 
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
