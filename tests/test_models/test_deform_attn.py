@@ -75,3 +75,23 @@ def test_bf16_input_runs_in_float32():
     assert out.dtype == torch.bfloat16
     # Only the bf16 rounding of the inputs separates the two.
     assert torch.allclose(out.float(), reference, atol=0.05)
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason='mmcv op has only a CUDA kernel')
+def test_model_bev_on_cuda_matches_cpu():
+    from mmdet3d.registry import MODELS
+
+    from conftest import make_batch, small_model_cfg
+
+    torch.manual_seed(0)
+    model = MODELS.build(small_model_cfg()).eval()
+    batch = make_batch(1, 1)
+    with torch.no_grad():
+        cpu_bev = model(**model.data_preprocessor(batch, False),
+                        mode='tensor')['bev']
+        model = model.cuda()
+        cuda_bev = model(**model.data_preprocessor(batch, False),
+                         mode='tensor')['bev']
+    assert cuda_bev.is_cuda
+    assert torch.allclose(cuda_bev.cpu(), cpu_bev, atol=1e-3)

@@ -38,9 +38,12 @@ def multi_scale_deformable_attn(value: Tensor,
     attention_weights = attention_weights.float()
     with torch.autocast(device_type=value.device.type, enabled=False):
         if value.is_cuda:
+            # The CUDA kernel reads raw memory and expects contiguous inputs.
             output = MultiScaleDeformableAttnFunction.apply(
-                value, spatial_shapes, level_start_index, sampling_locations,
-                attention_weights, im2col_step)
+                value.contiguous(), spatial_shapes.contiguous(),
+                level_start_index.contiguous(),
+                sampling_locations.contiguous(),
+                attention_weights.contiguous(), im2col_step)
         else:
             output = multi_scale_deformable_attn_pytorch(
                 value, spatial_shapes, sampling_locations, attention_weights)
