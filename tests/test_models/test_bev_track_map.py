@@ -200,3 +200,24 @@ def test_predict_outputs_and_scene_reset(small_model):
     assert ids[0] == list(range(10))
     assert ids[1] == list(range(20))
     assert ids[2] == list(range(10))
+
+
+@pytest.mark.parametrize('source', ['heads', 'bev'])
+def test_real_nexusflow_aligns_latents(source):
+    cfg = small_model_cfg()
+    cfg.nexusflow = dict(
+        type='NexusFlow',
+        tasks=('map', 'track'),
+        in_channels=64,
+        reduced_dim=16,
+        hidden_dim=32,
+        feature_source=source)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg).train()
+    model.nexusflow.align_weight = 1.0
+    losses = _loss(model, make_batch(2, 2))
+    assert torch.isfinite(losses['loss_align'])
+    assert losses['loss_align'] > 0
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    assert _grad_norm(model.nexusflow) > 0
+    assert _grad_norm(model.map_head) > 0

@@ -34,6 +34,9 @@ model = dict(
         depth=101,
         num_stages=4,
         out_indices=(1, 2, 3),
+        # The whole backbone stays frozen, as in UniAD's first stage. That
+        # only makes sense with the pretrained checkpoint below; train from
+        # scratch with frozen_stages=-1 and norm_eval=False.
         frozen_stages=4,
         norm_cfg=dict(type='BN2d', requires_grad=False),
         norm_eval=True,
