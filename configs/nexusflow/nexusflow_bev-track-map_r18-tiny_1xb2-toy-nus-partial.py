@@ -4,7 +4,7 @@ _base_ = ['./bev-track-map_r18-tiny_1xb2-toy-nus-partial.py']
 
 custom_hooks = [
     dict(type='NexusFlowHook',
-         lambda_align=1.0,
+         lambda_align=0.1,
          begin_iter=0,
          warmup_iters=100,
          flow=dict(type='NexusFlow',

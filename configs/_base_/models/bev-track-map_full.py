@@ -2,14 +2,15 @@
 # 256 channels), a 200x200x256 BEV over +-51.2 m (0.512 m cells), 6 encoder
 # layers, 900 detection queries, 6 decoder layers, six 1600x900 cameras at
 # 0.8 scale (1280x720).
-point_cloud_range = [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]  # metres
-bev_h = 200
-bev_w = 200
-class_names = [
-    'car', 'truck', 'construction_vehicle', 'bus', 'trailer', 'barrier',
-    'motorcycle', 'bicycle', 'pedestrian', 'traffic_cone'
-]
-map_classes = ['divider', 'ped_crossing', 'contour', 'drivable']
+# The grid, the classes and the map classes come from the full dataset config,
+# so the model and the ground-truth rasters always agree.
+_base_ = ['../datasets/nus-partial_full.py']
+
+point_cloud_range = {{_base_.point_cloud_range}}  # metres
+bev_h = {{_base_.bev_h}}
+bev_w = {{_base_.bev_w}}
+class_names = {{_base_.class_names}}
+map_classes = {{_base_.map_classes}}
 embed_dims = 256
 num_levels = 4
 num_cams = 6
