@@ -18,6 +18,18 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float('nan')
 
 
+def paired_ratio(numerators: Sequence[float],
+                 denominators: Sequence[float]) -> float:
+    """Return the median of the element-wise ratios of two timing lists.
+
+    The lists come from ``time_alternating``, so the i-th entries ran back
+    to back and saw about the same load from other jobs. Their ratio is
+    therefore steadier than the ratio of the two medians when that load
+    changes.
+    """
+    return median([n / d for n, d in zip(numerators, denominators)])
+
+
 def _status_kib(field: str) -> int:
     with open(PROC_STATUS) as status:
         for line in status:
