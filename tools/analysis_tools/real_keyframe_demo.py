@@ -223,9 +223,9 @@ def main(argv=None) -> dict:
     counts = count_results(pred, gt, settings['map_classes'], args.score_thr)
     missing = [name for name in MISSING_MAP_CLASSES if name in settings['map_classes']]
     renderer = SampleRenderer(score_thr=args.score_thr, history_frames=0, **settings)
-    picture = renderer.render(
-        [pred], gt, pred_titles=[osp.splitext(osp.basename(args.config))[0]],
-        images=images_from_tensor(batch['inputs']['img'][0], 'bgr'))
+    # The config name is too long for the panel title, so it goes into the JSON.
+    picture = renderer.render([pred], gt, pred_titles=['prediction'],
+                              images=images_from_tensor(batch['inputs']['img'][0], 'bgr'))
     picture = add_caption(picture, [
         f'real nuScenes keyframe {gt.metainfo["token"]} ({CITY}), '
         f'cameras {gt.metainfo["img_shape"][1]}x{gt.metainfo["img_shape"][0]}',
