@@ -60,6 +60,8 @@ def parse_args():
     parser.add_argument('--repeats', type=int, default=5,
                         help='Timed steps.')
     parser.add_argument('--device', default='cpu', help='cpu or cuda.')
+    parser.add_argument('--params-only', action='store_true',
+                        help='Count the parameters and skip the timing.')
     standalone = parser.add_argument_group(
         'standalone', 'NexusFlow.loss alone on random latents')
     standalone.add_argument('--standalone', action='store_true',
@@ -93,6 +95,12 @@ def measure_config(size: str, args) -> dict:
           (osp.relpath(flow_path, REPO_ROOT) if flow_path else
            'NexusFlow defaults'))
     model = build_model(model_cfg, flow_cfg, device=args.device)
+    params = dict(
+        params=count_parameters(model.nexusflow),
+        model_params=count_parameters(model),
+        model_params_all=sum(p.numel() for p in model.parameters()))
+    if args.params_only:
+        return params
     wrapper = build_optim_wrapper(model)
     data = make_clip_batch(model_cfg, IMAGE_SHAPES[size],
                            batch_size=args.batch, num_frames=args.frames)
@@ -121,9 +129,7 @@ def measure_config(size: str, args) -> dict:
           ' nexusflow_cpu_ms=' +
           ','.join(f'{t * 1e3:.1f}' for t in cpu_times['nexusflow']))
     return dict(
-        params=count_parameters(model.nexusflow),
-        model_params=count_parameters(model),
-        model_params_all=sum(p.numel() for p in model.parameters()),
+        params,
         step_ms=median(times['step']) * 1e3,
         nexusflow_ms=median(times['nexusflow']) * 1e3,
         ratio_paired=paired_ratio(times['nexusflow'], times['step']),
@@ -138,16 +144,18 @@ def run_configs(args) -> None:
         # second ratio.
         param_ratio = fig['params'] / fig['model_params']
         param_ratio_all = fig['params'] / fig['model_params_all']
-        parts.append(
-            f'{size}: nexusflow_params={fig["params"]} '
-            f'model_trainable_params={fig["model_params"]} '
-            f'param_ratio={param_ratio:.4f} '
-            f'param_ratio_incl_frozen={param_ratio_all:.4f} '
-            f'(goal<{PARAM_GOAL}) '
-            f'nexusflow_fwd+bwd_ms={fig["nexusflow_ms"]:.1f} '
-            f'train_step_ms={fig["step_ms"]:.1f} '
-            f'time_ratio_paired={fig["ratio_paired"]:.4f} '
-            f'time_ratio_best={fig["ratio_best"]:.4f} (goal<{STEP_GOAL})')
+        part = (f'{size}: nexusflow_params={fig["params"]} '
+                f'model_trainable_params={fig["model_params"]} '
+                f'param_ratio={param_ratio:.4f} '
+                f'param_ratio_incl_frozen={param_ratio_all:.4f} '
+                f'(goal<{PARAM_GOAL})')
+        if not args.params_only:
+            part += (f' nexusflow_fwd+bwd_ms={fig["nexusflow_ms"]:.1f} '
+                     f'train_step_ms={fig["step_ms"]:.1f} '
+                     f'time_ratio_paired={fig["ratio_paired"]:.4f} '
+                     f'time_ratio_best={fig["ratio_best"]:.4f} '
+                     f'(goal<{STEP_GOAL})')
+        parts.append(part)
     print(f'nexusflow_overhead device={args.device} '
           f'threads={torch.get_num_threads()} B={args.batch} '
           f'T={args.frames} repeats={args.repeats} ' + ' | '.join(parts))
