@@ -1,7 +1,8 @@
 """Run the benchmark scripts at their smallest sizes and parse their output.
 
-Only the cheap scripts run; the training-step ones (tens of seconds per step
-on a shared CPU) only show their ``--help``. Nothing here checks a timing.
+Only the cheap scripts run. The training-step ones (seconds per step on a
+shared CPU) only count parameters or show their ``--help``. Nothing here
+checks a timing.
 """
 import math
 import os.path as osp
@@ -97,8 +98,17 @@ def test_gpu_full_config_sh_fails_without_gpu():
     assert 'no NVIDIA GPU found' in result.stderr
 
 
-@pytest.mark.parametrize('script', ['train_step.py', 'nexusflow_overhead.py',
-                                    'map_gt.py'])
+def test_nexusflow_overhead_params_only():
+    result = run_script(['benchmarks/nexusflow_overhead.py', '--configs',
+                         'tiny', '--params-only'])
+    assert result.returncode == 0, result.stderr[-2000:]
+    fields = summary_fields(result.stdout, 'nexusflow_overhead')
+    assert_numbers(fields, ['nexusflow_params', 'model_trainable_params',
+                            'param_ratio'])
+    assert 0 < float(fields['param_ratio']) < 1
+
+
+@pytest.mark.parametrize('script', ['train_step.py', 'nexusflow_overhead.py'])
 def test_heavy_script_help(script):
     result = run_script([osp.join('benchmarks', script), '--help'])
     assert result.returncode == 0, result.stderr[-2000:]
