@@ -3,7 +3,7 @@ import torch
 from mmdet3d.registry import MODELS
 from mmengine.config import Config
 
-from conftest import REPO, ring_lidar2img
+from model_helpers import REPO, ring_lidar2img
 
 
 def _encoder(with_cp):

@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.model import BaseModule
 from torch import nn
 
-from conftest import TINY_CONFIG, make_batch, make_frame, small_model_cfg
+from model_helpers import TINY_CONFIG, make_batch, make_frame, small_model_cfg
 
 
 def _grad_norm(module):

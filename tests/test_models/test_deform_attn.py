@@ -82,7 +82,7 @@ def test_bf16_input_runs_in_float32():
 def test_model_bev_on_cuda_matches_cpu():
     from mmdet3d.registry import MODELS
 
-    from conftest import make_batch, small_model_cfg
+    from model_helpers import make_batch, small_model_cfg
 
     torch.manual_seed(0)
     model = MODELS.build(small_model_cfg()).eval()

@@ -14,7 +14,7 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData
 from shapely.geometry import shape
 
-from conftest import TINY_CONFIG
+from model_helpers import TINY_CONFIG
 from nexusflow.models.bev_encoder.spatial_cross_attention import \
     project_to_cameras
 

@@ -7,7 +7,7 @@ from mmdet3d.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import REPO, TINY_CONFIG
+from model_helpers import REPO, TINY_CONFIG
 from nexusflow.datasets.collate import clip_collate
 
 TOY_DATA_CONFIG = f'{REPO}/configs/_base_/datasets/nus-partial_toy.py'

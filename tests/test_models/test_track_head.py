@@ -4,7 +4,7 @@ from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample, LiDARInstance3DBoxes
 from mmengine.structures import InstanceData
 
-from conftest import small_model_cfg
+from model_helpers import small_model_cfg
 from nexusflow.models.tracking.track_state import TrackState
 from nexusflow.models.utils.box_coder import BoxCoder
 
