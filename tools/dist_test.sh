@@ -12,11 +12,13 @@ CHECKPOINT=$2
 NPROC=$3
 shift 3
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PORT=${PORT:-$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')}
+# The interpreter of the active environment; set PYTHON to choose another.
+PYTHON=${PYTHON:-python}
+PORT=${PORT:-$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')}
 DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 PYTHONPATH="$DIR/../projects/NexusFlow:${PYTHONPATH:-}" \
-python -m torch.distributed.run \
+"$PYTHON" -m torch.distributed.run \
     --nnodes=1 --node_rank=0 --nproc_per_node="$NPROC" \
     --master_addr="$MASTER_ADDR" --master_port="$PORT" \
     "$DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "$@"

@@ -9,4 +9,6 @@ if [ ! -x "$VENV/bin/python" ]; then
     exit 1
 fi
 export MPLBACKEND=Agg
+# Subprocesses started by the tests (tools/*.sh) find the environment's python first.
+export PATH="$(cd "$VENV/bin" && pwd):$PATH"
 exec "$VENV/bin/python" -m pytest tests -ra "$@"

@@ -49,7 +49,10 @@ def run_tool(args, timeout=600, env=None):
     The command runs in its own process group, which is killed on timeout so
     that no torchrun worker outlives the test.
     """
-    full_env = dict(os.environ, OMP_NUM_THREADS='1', MPLBACKEND='Agg')
+    # The shell launchers call $PYTHON; point it (and PATH) at this interpreter.
+    bin_dir = osp.dirname(sys.executable)
+    full_env = dict(os.environ, OMP_NUM_THREADS='1', MPLBACKEND='Agg', PYTHON=sys.executable,
+                    PATH=bin_dir + os.pathsep + os.environ.get('PATH', ''))
     full_env.update(env or {})
     proc = subprocess.Popen(args, cwd=REPO_ROOT, env=full_env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
