@@ -11,4 +11,5 @@ fi
 export MPLBACKEND=Agg
 # Subprocesses started by the tests (tools/*.sh) find the environment's python first.
 export PATH="$(cd "$VENV/bin" && pwd):$PATH"
-exec "$VENV/bin/python" -m pytest tests -ra "$@"
+# Without arguments pytest runs the testpaths of pytest.ini (tests/).
+exec "$VENV/bin/python" -m pytest -ra "$@"
