@@ -28,7 +28,8 @@ def load_config(path: str, cfg_options=None):
     from mmengine.config import Config
 
     if not osp.isfile(path):
-        raise FileNotFoundError(f'Config file not found: {path}')
+        raise FileNotFoundError(f'Config file not found: {path}. Pass a config path relative to the '
+                                f'repository root, e.g. configs/nexusflow/<name>.py')
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

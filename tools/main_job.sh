@@ -26,12 +26,19 @@ if [ ! -f "$DATA_ROOT/nexusflow_infos_train.pkl" ] || [ ! -f "$DATA_ROOT/nexusfl
     "$PYTHON" tools/create_data.py nuscenes --root-path "$DATA_ROOT" --version v1.0-mini --out-dir "$DATA_ROOT"
 fi
 
+# Point every data loader and the nuScenes metric at DATA_ROOT.
+ROOT="${DATA_ROOT%/}/"
+DATA_OPTIONS=(
+    "train_dataloader.dataset.data_root=$ROOT" "val_dataloader.dataset.data_root=$ROOT"
+    "test_dataloader.dataset.data_root=$ROOT" "val_evaluator.0.data_root=$ROOT"
+    "test_evaluator.0.data_root=$ROOT")
+
 echo "[main_job] training $CONFIG in $WORK_DIR"
 # Validation at the end of training would repeat step 4, so it is switched off here.
 "$PYTHON" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" \
-    --cfg-options train_cfg.val_begin=1000000000 "$@"
+    --cfg-options train_cfg.val_begin=1000000000 "${DATA_OPTIONS[@]}" "$@"
 
 CHECKPOINT=$(cat "$WORK_DIR/last_checkpoint")
 echo "[main_job] evaluating $CHECKPOINT"
-"$PYTHON" tools/test.py "$CONFIG" "$CHECKPOINT" --work-dir "$WORK_DIR"
+"$PYTHON" tools/test.py "$CONFIG" "$CHECKPOINT" --work-dir "$WORK_DIR" --cfg-options "${DATA_OPTIONS[@]}"
 "$PYTHON" tools/analysis_tools/summarize_metrics.py "$WORK_DIR/test_metrics.json"

@@ -37,7 +37,9 @@ def parse_args():
 def main():
     args = parse_args()
     if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'Checkpoint file not found: {args.checkpoint}')
+        raise FileNotFoundError(f'Checkpoint file not found: {args.checkpoint}. Training writes '
+                                f'<work_dir>/iter_N.pth or epoch_N.pth; <work_dir>/last_checkpoint '
+                                f'names the newest one.')
     cfg = load_config(args.config, args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     set_eval_output_dirs(cfg, 'test_results')

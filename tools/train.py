@@ -29,7 +29,7 @@ def parse_args():
                         'checkpoint in the work dir')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. train_cfg.max_iters=100 '
-                        'model.nexusflow.num_couplings=4')
+                        'custom_hooks.0.flow.num_couplings=4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='how the processes were started (pytorch = torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,

@@ -8,11 +8,12 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-max_iters = 1000
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+# Shorten a run with --cfg-options train_cfg.max_iters=N (the cosine schedule
+# below is then cut short rather than compressed).
+train_cfg = dict(max_iters=1000, val_interval=1000)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=max_iters, T_max=max_iters,
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=1000, T_max=1000,
          eta_min_ratio=0.05),
 ]
 default_hooks = dict(

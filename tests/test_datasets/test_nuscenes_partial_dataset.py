@@ -124,3 +124,9 @@ def test_partition_without_track_labels_rejected(toy_cfg):
     with pytest.raises(ValueError, match='track'):
         build(toy_cfg.train_dataloader.dataset,
               partition=dict(map='all', track='none'))
+
+
+def test_missing_info_file_says_to_run_converter(toy_cfg, tmp_path):
+    with pytest.raises(FileNotFoundError, match='create_data.py') as error:
+        build(toy_cfg.train_dataloader.dataset, data_root=str(tmp_path))
+    assert 'nexusflow_infos_train.pkl' in str(error.value)

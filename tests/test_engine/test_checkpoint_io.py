@@ -60,3 +60,20 @@ def test_atomic_put_keeps_old_file_when_write_fails(tmp_path, monkeypatch):
         backend.put(b'new contents that never land', path)
     assert path.read_bytes() == b'old contents'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['ckpt.pth']
+
+
+def test_non_checkpoint_file_error_names_file(tmp_path):
+    path = tmp_path / 'notes.md'
+    path.write_text('# not a checkpoint\n')
+    with pytest.raises(ValueError, match='notes.md'):
+        CheckpointLoader.load_checkpoint(str(path))
+
+
+def test_atomic_put_gives_umask_permissions(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        path = tmp_path / 'ckpt.pth'
+        AtomicLocalBackend().put(b'data', path)
+        assert (path.stat().st_mode & 0o777) == 0o644
+    finally:
+        os.umask(old_umask)

@@ -1,5 +1,6 @@
 """nuScenes with city-partitioned task labels and temporal clips."""
 import copy
+import os.path as osp
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
@@ -91,6 +92,10 @@ class NuScenesPartialDataset(NuScenesDataset):
         return list(self.partition)
 
     def load_data_list(self) -> List[dict]:
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'Info file not found: {self.ann_file}. Write it with `python tools/create_data.py '
+                f'nuscenes --root-path <data_root> --version <version>`.')
         data_list = super().load_data_list()
         cities = sorted({info['city'] for info in data_list})
         resolved = resolve_partition(self.partition, cities)

@@ -18,6 +18,7 @@ mmengine:
 """
 import os
 import os.path as osp
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Optional, Union
@@ -44,7 +45,11 @@ def load_local_checkpoint(filename: str, map_location: Optional[Union[str, torch
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint file not found: {filename}')
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=False)
+    except (pickle.UnpicklingError, EOFError, RuntimeError) as error:
+        raise ValueError(f'Could not read the checkpoint {filename}: {error}. Expected a file '
+                         f'written by torch.save, such as work_dirs/<config>/iter_N.pth.') from error
 
 
 # mmengine logs the loader's name without its first 10 characters ("load_from_").
@@ -71,6 +76,11 @@ class AtomicLocalBackend(LocalBackend):
                 f.write(obj)
                 f.flush()
                 os.fsync(f.fileno())
+            # mkstemp creates the file readable by its owner only; give it the
+            # permissions a plain open() would, so teammates can read checkpoints.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp_path, 0o666 & ~umask)
             os.replace(tmp_path, filepath)
         except BaseException:
             if osp.exists(tmp_path):
