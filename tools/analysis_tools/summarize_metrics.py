@@ -42,6 +42,9 @@ def summarize(metrics, keys=DEFAULT_KEYS):
             else:
                 cells.append(f'{value:.4f}'.ljust(20))
         lines.append(key.ljust(width) + ''.join(cells))
+    if 'supervised' in order:
+        lines.append('supervised / unsupervised: for each metric, the cities where its own task '
+                     '(map/ -> map, track/ and det/ -> track) was labelled in training, and the others.')
     return '\n'.join(lines)
 
 
