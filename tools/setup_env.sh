@@ -29,8 +29,10 @@ pip_install() { "$VENV/bin/python" -m pip install --disable-pip-version-check "$
 
 # mmcv 2.1.0's setup.py imports pkg_resources, which setuptools>=70 removed.
 pip_install "setuptools<70" wheel
+# torch lists setuptools as a dependency and would upgrade it past 70 on its
+# own, so the pin is repeated in the same command.
 # shellcheck disable=SC2086
-pip_install $TORCH_SPEC
+pip_install $TORCH_SPEC "setuptools<70"
 pip_install "numpy>=1.24,<2"
 
 if "$VENV/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'" 2>/dev/null; then
