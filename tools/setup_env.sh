@@ -29,10 +29,8 @@ pip_install() { "$VENV/bin/python" -m pip install --disable-pip-version-check "$
 
 # mmcv 2.1.0's setup.py imports pkg_resources, which setuptools>=70 removed.
 pip_install "setuptools<70" wheel
-# torch lists setuptools as a dependency and would upgrade it past 70 on its
-# own, so the pin is repeated in the same command.
 # shellcheck disable=SC2086
-pip_install $TORCH_SPEC "setuptools<70"
+pip_install $TORCH_SPEC
 pip_install "numpy>=1.24,<2"
 
 if "$VENV/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'" 2>/dev/null; then
@@ -43,9 +41,15 @@ else
         find_links=(--find-links "$MMCV_WHEELS")
         echo "[setup_env] looking for a prebuilt mmcv wheel in $MMCV_WHEELS"
     fi
+    # torch pulls in a newer setuptools; a source build of mmcv needs one below
+    # 70 (pip reports the conflict with torch's pin; the build works with it).
+    pip_install "setuptools<70"
     # pip takes the prebuilt wheel only when its tags fit this interpreter;
     # otherwise it builds the source release against the installed torch.
     MMCV_WITH_OPS=1 pip_install --no-build-isolation "${find_links[@]}" mmcv==2.1.0
+    # Installing torch's requirement again brings setuptools back to what torch asks for.
+    # shellcheck disable=SC2086
+    pip_install $TORCH_SPEC
 fi
 
 # Everything but mmdet3d with dependencies, then mmdet3d alone: its declared
