@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train with torchrun on one node (or several, with NNODES/NODE_RANK/MASTER_ADDR).
 # Usage: bash tools/dist_train.sh CONFIG NUM_PROCESSES [train.py options]
-# On a GPU node NUM_PROCESSES is the number of GPUs; on a CPU-only machine the
+# On a GPU node NUM_PROCESSES is the number of GPUs. On a CPU-only machine the
 # processes use the gloo backend.
 set -euo pipefail
 if [ $# -lt 2 ]; then

@@ -41,13 +41,13 @@ else
         find_links=(--find-links "$MMCV_WHEELS")
         echo "[setup_env] looking for a prebuilt mmcv wheel in $MMCV_WHEELS"
     fi
-    # torch pulls in a newer setuptools; a source build of mmcv needs one below
-    # 70 (pip reports the conflict with torch's pin; the build works with it).
+    # torch pulls in setuptools>=77, but a source build of mmcv needs one below 70.
+    # pip reports the conflict with torch's requirement, and the build works anyway.
     pip_install "setuptools<70"
     # pip takes the prebuilt wheel only when its tags fit this interpreter;
     # otherwise it builds the source release against the installed torch.
     MMCV_WITH_OPS=1 pip_install --no-build-isolation "${find_links[@]}" mmcv==2.1.0
-    # Installing torch's requirement again brings setuptools back to what torch asks for.
+    # Installing torch again restores the setuptools version that torch requires.
     # shellcheck disable=SC2086
     pip_install $TORCH_SPEC
 fi

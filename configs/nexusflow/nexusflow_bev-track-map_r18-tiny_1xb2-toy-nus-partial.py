@@ -1,5 +1,7 @@
 # NexusFlow on the toy world: the partial baseline plus the alignment of the map
 # head's and the track head's latent features through invertible flows.
+# Configs that inherit this one repeat the whole hook dict to change one field,
+# because mmengine replaces a list (custom_hooks) instead of merging it.
 _base_ = ['./bev-track-map_r18-tiny_1xb2-toy-nus-partial.py']
 
 custom_hooks = [

@@ -25,7 +25,8 @@ def test_cell_convention_rows_are_y():
     assert channel.sum() >= 1
     rows, cols = np.nonzero(channel)
     assert set(rows) == {2}
-    assert set(cols) <= {13, 14} and 13 in cols
+    assert set(cols) <= {13, 14}
+    assert 13 in cols
 
 
 def test_drivable_filled_with_hole():
@@ -50,7 +51,8 @@ def test_line_width_in_metres():
     thick = raster(dict(divider=line), bev_h=40, bev_w=80, line_width=1.5)
     column_thin = thin[0][:, 40].sum()
     column_thick = thick[0][:, 40].sum()
-    assert column_thin <= 2 and column_thick >= 5
+    assert column_thin <= 2
+    assert column_thick >= 5
 
 
 def test_missing_class_raises():
@@ -73,7 +75,8 @@ def test_extract_rotates_into_lidar_frame():
     assert np.allclose(sorted(line[[0, -1], 1]), [-6, 6], atol=1e-4)
     drivable = np.concatenate(geoms['drivable'])
     assert np.allclose(np.abs(drivable[:, 0]).max(), 5, atol=1e-4)
-    assert len(geoms['contour']) == 1 and len(geoms['ped_crossing']) == 0
+    assert len(geoms['contour']) == 1
+    assert len(geoms['ped_crossing']) == 0
 
 
 def test_resize_scales_projection():

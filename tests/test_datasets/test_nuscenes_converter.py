@@ -1,4 +1,4 @@
-"""The converter on the toy world, checked against the devkit's own answers."""
+"""The converter on the toy world, checked against the devkit's own results."""
 import pickle
 
 import numpy as np
@@ -139,7 +139,8 @@ def test_map_geoms_agree_with_devkit(toy_infos, toy_nuscenes_root):
     geoms = info['map_geoms']
     for name in MAP_CLASSES:
         for points in geoms[name]:
-            assert points.dtype == np.float32 and points.shape[1] == 2
+            assert points.dtype == np.float32
+            assert points.shape[1] == 2
             assert np.abs(points).max() <= 53.2 + 1e-3
     assert len(geoms['divider']) > 0
 

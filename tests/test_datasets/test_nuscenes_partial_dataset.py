@@ -59,8 +59,9 @@ def test_training_item_is_a_clip(train_set, toy_cfg):
     assert boxes.tensor.shape[1] == 9
     assert len(last.gt_instances_3d.track_ids) == len(boxes)
     assert boxes.in_range_bev([-25.6, -25.6, 25.6, 25.6]).all()
-    # Labels of both tasks stay, whatever the task mask says.
-    assert len(boxes) > 0 and last.gt_map_masks.sum() > 0
+    # Labels of both tasks stay, whatever the task mask contains.
+    assert len(boxes) > 0
+    assert last.gt_map_masks.sum() > 0
     # A box kept in two frames keeps its track id.
     assert set(samples[-1].gt_instances_3d.track_ids.tolist()) & \
         set(samples[-2].gt_instances_3d.track_ids.tolist())
@@ -103,7 +104,8 @@ def test_dataloader_with_samplers(toy_cfg, train_set):
                         collate_fn=FUNCTIONS.get(toy_cfg.train_dataloader.collate_fn.type))
     batch = next(iter(loader))
     assert len(batch['inputs']['img']) == 2
-    assert len(batch['data_samples']) == 2 and len(batch['data_samples'][0]) == 3
+    assert len(batch['data_samples']) == 2
+    assert len(batch['data_samples'][0]) == 3
     cities = sorted(clip[-1].metainfo['city'] for clip in batch['data_samples'])
     assert cities == ['boston-seaport', 'singapore-onenorth']
 

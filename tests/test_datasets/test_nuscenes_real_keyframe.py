@@ -205,7 +205,7 @@ def test_drivable_raster_agrees_with_polygon(real_info, onenorth_index):
     local = drivable.intersection(box(*(world.min(0) - 1), *(world.max(0) + 1)))
     inside = shapely.contains_xy(local, world[:, 0], world[:, 1])
     agreement = (raster[rows.ravel(), cols.ravel()].astype(bool) == inside).mean()
-    assert 0.05 < inside.mean() < 0.95  # the patch holds road and non-road
+    assert 0.05 < inside.mean() < 0.95  # the patch contains road and non-road
     assert agreement > 0.97
 
 

@@ -86,7 +86,7 @@ def test_uneven_ranks_keep_each_token_once():
     metric = MapIoUMetric()
     metric.process(None, [a, b, c])
     results = list(metric.results)
-    # Rank 0 holds a and b, rank 1 holds c and a repeated a.
+    # Rank 0 has a and b, rank 1 has c and a repeated a.
     metric.gather_fn = lambda _: [results[:2], [results[2], results[0]]]
     metrics = metric.evaluate(3)
 

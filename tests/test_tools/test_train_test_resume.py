@@ -83,5 +83,6 @@ def test_amp_training_step_runs(tmp_path, toy_config):
     line = re.search(r'Iter\(train\) \[1/1\].*', result.stdout)
     assert line, result.stdout[-3000:]
     loss = float(re.search(r' loss: ([-0-9.naif]+)', line.group(0)).group(1))
-    assert loss == loss and abs(loss) < 1e6  # finite, not NaN
+    assert loss == loss  # not NaN
+    assert abs(loss) < 1e6
     assert osp.isfile(work_dir / 'iter_1.pth')

@@ -1,7 +1,7 @@
 """Train and evaluate the partial baseline, partial + NexusFlow and the oracle on the toy world.
 
 Each method is trained with several seeds through tools/train.py and scored with
-tools/test.py; the script then writes a markdown table of mean ± std, split by
+tools/test.py. The script then writes a markdown table of mean ± std, split by
 city role (cities where a task was supervised and where it was not).
 
 Example (the full experiment, 3 methods x 3 seeds):
@@ -76,7 +76,7 @@ def find_metric(metrics, key):
     """Return ``metrics[key]``, also when the evaluator prefixed the key."""
     if key in metrics:
         return float(metrics[key])
-    matches = [v for k, v in metrics.items() if k.endswith('/' + key) or k.endswith(key)]
+    matches = [v for k, v in metrics.items() if k.endswith('/' + key)]
     if len(matches) != 1:
         raise KeyError(f'metric {key!r} not found once in the test metrics (keys: {sorted(metrics)[:20]} ...)')
     return float(matches[0])

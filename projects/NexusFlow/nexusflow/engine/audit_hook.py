@@ -61,7 +61,7 @@ class PartitionAuditHook(Hook):
         if not data_batch:
             return
         # Iteration-based loops keep runner.epoch at 0 and restart the sampler
-        # with set_epoch(); the sampler's own epoch tells which pass this is.
+        # with set_epoch(), so the sampler's own epoch identifies the pass.
         sampler = getattr(runner.train_dataloader, 'sampler', None)
         sampler_epoch = getattr(sampler, 'epoch', runner.epoch)
         for clip in data_batch.get('data_samples', []):
