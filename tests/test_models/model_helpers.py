@@ -108,8 +108,12 @@ def make_batch(num_samples: int = 2,
     return dict(inputs=dict(img=imgs), data_samples=samples)
 
 
-def small_model_cfg(bev_size=(20, 20), num_query: int = 10) -> Config:
-    """Return the tiny config's model, shrunk further for fast tests."""
+def small_model_cfg(bev_size=(20, 20), num_query: int = 9) -> Config:
+    """Return the tiny config's model, shrunk further for fast tests.
+
+    ``num_query`` must be a square: the tiny config starts the detection
+    queries on a grid.
+    """
     cfg = Config.fromfile(TINY_CONFIG)
     model = copy.deepcopy(cfg.model)
     bev_h, bev_w = bev_size

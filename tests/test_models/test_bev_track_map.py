@@ -171,7 +171,7 @@ def test_model_without_nexusflow_has_no_flow_parameters(small_model):
 def test_predict_outputs_and_scene_reset(small_model):
     model = small_model.eval()
     # Thresholds of 0 make every query a track, so ids are predictable:
-    # 10 new ids per frame, live ones kept, a new scene restarts at 0.
+    # num_query new ids per frame, live ones kept, a new scene restarts at 0.
     model.track_head.score_thresh = 0.0
     model.track_head.new_track_thresh = 0.0
     frames = [('scene-a', 0), ('scene-a', 1), ('scene-b', 0)]
@@ -197,9 +197,10 @@ def test_predict_outputs_and_scene_reset(small_model):
         assert output.metainfo['scene_token'] == scene
         assert output.metainfo['frame_idx'] == t
     ids = [sorted(o.pred_instances_3d.track_ids.tolist()) for o in outputs]
-    assert ids[0] == list(range(10))
-    assert ids[1] == list(range(20))
-    assert ids[2] == list(range(10))
+    num_query = model.track_head.num_query
+    assert ids[0] == list(range(num_query))
+    assert ids[1] == list(range(2 * num_query))
+    assert ids[2] == list(range(num_query))
 
 
 @pytest.mark.parametrize('source', ['heads', 'bev'])

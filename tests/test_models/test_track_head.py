@@ -1,4 +1,5 @@
 """Targets, identity binding and carry-over of the track head."""
+import pytest
 import torch
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample, LiDARInstance3DBoxes
@@ -100,3 +101,50 @@ def test_box_coder_round_trip():
     assert codes.shape == (2, 10)
     assert torch.allclose(codes[0, 0], torch.tensor((3.0 + 25.6) / 51.2))
     assert torch.allclose(coder.decode(codes), boxes, atol=1e-5)
+
+
+def test_loss_space_measures_centres_in_metres():
+    coder = BoxCoder([-25.6, -25.6, -5.0, 25.6, 25.6, 3.0])
+    box = torch.tensor([[3.0, -4.0, -1.5, 4.2, 1.9, 1.6, 2.5, 1.0, -0.5]])
+    moved = box.clone()
+    moved[0, 0] += 2.0  # 2 m along x
+    moved[0, 2] += 0.5  # 0.5 m up
+    gap = (coder.to_loss_space(coder.encode(moved)) -
+           coder.to_loss_space(coder.encode(box)))[0]
+    assert torch.allclose(gap[0], torch.tensor(2.0), atol=1e-5)
+    assert torch.allclose(gap[2], torch.tensor(0.5), atol=1e-5)
+    # Sizes, yaw and velocity are compared as encoded.
+    assert torch.count_nonzero(gap[3:]) == 0
+
+
+def _grid_head(num_query):
+    cfg = small_model_cfg().track_head
+    cfg.update(num_query=num_query, query_init='grid')
+    torch.manual_seed(0)
+    return MODELS.build(cfg).eval()
+
+
+def test_grid_queries_start_on_bev_cell_centres():
+    head = _grid_head(4)
+    assert head.ref_proj is None
+    expected = torch.tensor([[0.25, 0.25, 0.5], [0.75, 0.25, 0.5],
+                             [0.25, 0.75, 0.5], [0.75, 0.75, 0.5]])
+    assert torch.allclose(head.grid_ref, expected)
+    # The fixed grid is not a parameter, and the head still decodes.
+    names = [name for name, _ in head.named_parameters()]
+    assert not any('grid_ref' in name for name in names)
+    bev = torch.randn(1, head.bev_h * head.bev_w, head.embed_dims)
+    outputs = head(bev, [head.empty_state(torch.device('cpu'))])
+    assert outputs['codes'].shape[2] == 4
+
+
+def test_grid_queries_need_a_square_count():
+    with pytest.raises(ValueError, match='square num_query'):
+        _grid_head(5)
+
+
+def test_unknown_query_init_is_rejected():
+    cfg = small_model_cfg().track_head
+    cfg.update(query_init='random')
+    with pytest.raises(ValueError, match="'random'"):
+        MODELS.build(cfg)

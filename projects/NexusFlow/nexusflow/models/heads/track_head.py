@@ -43,10 +43,17 @@ class TrackHead(BaseModule):
         point_cloud_range (Sequence[float]): BEV range in metres.
         with_box_refine (bool): Refine centres layer by layer.
             Defaults to True.
+        query_init (str): Where detection queries start. ``'learned'``:
+            reference centres are learned from the query embeddings (as in
+            BEVFormer). ``'grid'``: the queries start on a fixed square grid
+            over the BEV, which needs a square ``num_query``; each query
+            then owns a region of the BEV, so Hungarian matching is stable
+            early in training. Defaults to ``'learned'``.
         memory_len (int): Past embeddings kept per track. Defaults to 4.
         code_weights (Sequence[float], optional): Weights of the 10 encoded
             box dims in the L1 loss. Defaults to 1 for all but velocity
-            (0.2).
+            (0.2). The loss and the matching cost see centres in metres
+            (:meth:`BoxCoder.to_loss_space`).
         assigner (dict): Hungarian assigner config for detection queries.
         loss_cls (dict): Classification loss config (sigmoid focal loss).
         loss_bbox (dict): Box regression loss config (L1).
@@ -73,6 +80,7 @@ class TrackHead(BaseModule):
                  point_cloud_range: Sequence[float] = (-51.2, -51.2, -5.0,
                                                        51.2, 51.2, 3.0),
                  with_box_refine: bool = True,
+                 query_init: str = 'learned',
                  memory_len: int = 4,
                  code_weights: Optional[Sequence[float]] = None,
                  assigner: dict = dict(
@@ -110,7 +118,16 @@ class TrackHead(BaseModule):
         self.coder = BoxCoder(point_cloud_range)
 
         self.query_embedding = nn.Embedding(num_query, embed_dims * 2)
-        self.ref_proj = nn.Linear(embed_dims, 3)
+        if query_init == 'learned':
+            self.ref_proj = nn.Linear(embed_dims, 3)
+        elif query_init == 'grid':
+            self.ref_proj = None
+            self.register_buffer('grid_ref', self._grid_reference(num_query),
+                                 False)
+        else:
+            raise ValueError("query_init must be 'learned' or 'grid', got "
+                             f'{query_init!r}')
+        self.query_init = query_init
         self.decoder = TrackDecoder(num_classes, embed_dims, num_layers,
                                     num_heads, num_points, ffn_dims, dropout,
                                     CODE_SIZE, with_box_refine)
@@ -124,6 +141,25 @@ class TrackHead(BaseModule):
         self.score_thresh = score_thresh
         self.new_track_thresh = new_track_thresh
         self.miss_tolerance = miss_tolerance
+
+    @staticmethod
+    def _grid_reference(num_query: int) -> Tensor:
+        """Return (num_query, 3) cell centres of a square grid in [0, 1].
+
+        The height is the middle of the z range.
+        """
+        side = int(round(num_query**0.5))
+        if side * side != num_query:
+            raise ValueError("query_init='grid' needs a square num_query "
+                             f'(for example {side * side} or '
+                             f'{(side + 1)**2}), got {num_query}')
+        centres = (torch.arange(side, dtype=torch.float32) + 0.5) / side
+        grid_y, grid_x = torch.meshgrid(centres, centres, indexing='ij')
+        return torch.stack([
+            grid_x.flatten(),
+            grid_y.flatten(),
+            torch.full((num_query, ), 0.5)
+        ], dim=-1)
 
     def build_tracker(self) -> RuntimeTracker:
         """Return a test-time tracker with this head's thresholds."""
@@ -158,7 +194,10 @@ class TrackHead(BaseModule):
         device = bev.device
         det_pos, det_content = self.query_embedding.weight.split(
             self.embed_dims, dim=-1)
-        det_ref = self.ref_proj(det_pos).float().sigmoid()
+        if self.ref_proj is None:
+            det_ref = self.grid_ref
+        else:
+            det_ref = self.ref_proj(det_pos).float().sigmoid()
         num_tracks = [len(state) for state in states]
         k_max = max(num_tracks)
         total = k_max + self.num_query
@@ -305,10 +344,13 @@ class TrackHead(BaseModule):
         free = torch.nonzero(~claimed).flatten()
         det_inds = inds[num_tracks:]
         if free.numel() > 0:
+            pred_codes = outputs['codes'][-1, b, det_inds].detach().float()
             pred = InstanceData(
                 scores=outputs['logits'][-1, b, det_inds].detach().float(),
-                bboxes=outputs['codes'][-1, b, det_inds].detach().float())
-            gt = InstanceData(labels=gt_labels[free], bboxes=gt_codes[free])
+                bboxes=self.coder.to_loss_space(pred_codes))
+            gt = InstanceData(
+                labels=gt_labels[free],
+                bboxes=self.coder.to_loss_space(gt_codes[free]))
             assign = self.assigner.assign(pred, gt)
             matched = assign.gt_inds > 0
             det_gt = free[(assign.gt_inds[matched] - 1).long()]
@@ -342,8 +384,8 @@ class TrackHead(BaseModule):
                 weight = self.code_weights[None].expand(
                     int(positive.sum()), -1)
                 loss_bbox = self.loss_bbox(
-                    codes[positive],
-                    targets['targets'][positive],
+                    self.coder.to_loss_space(codes[positive]),
+                    self.coder.to_loss_space(targets['targets'][positive]),
                     weight=weight,
                     avg_factor=float(positive.sum()))
             else:
