@@ -10,10 +10,10 @@ _base_ = [
 
 # Shorten a run with --cfg-options train_cfg.max_iters=N (the cosine schedule
 # below is then cut short rather than compressed).
-train_cfg = dict(max_iters=1000, val_interval=1000)
+train_cfg = dict(max_iters=1500, val_interval=1500)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=1000, T_max=1000,
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=1500, T_max=1500,
          eta_min_ratio=0.05),
 ]
 default_hooks = dict(

@@ -91,14 +91,13 @@ def format_cell(values):
 
 def main():
     args = parse_args()
-    results = {}
-    for method, config_name in METHODS.items():
-        config = osp.join(CONFIG_DIR, config_name)
-        runs = []
-        for seed in args.seeds:
+    results = {method: [] for method in METHODS}
+    # Seed-major order: an interrupted experiment still covers every method.
+    for seed in args.seeds:
+        for method, config_name in METHODS.items():
+            config = osp.join(CONFIG_DIR, config_name)
             work_dir = osp.join(args.work_root, osp.splitext(config_name)[0], f'seed{seed}')
-            runs.append(train_and_test(config, seed, work_dir, args.cfg_options))
-        results[method] = runs
+            results[method].append(train_and_test(config, seed, work_dir, args.cfg_options))
 
     header = ['method'] + [f'{title} ({role})' for title, _ in COLUMNS for role in ROLES]
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]

@@ -1,5 +1,8 @@
 # CPU-sized UniAD-style camera BEV model: tracking head + dense map head.
-# Six 160x90 cameras, a 50x50 BEV over +-25.6 m (1.024 m cells). The grid, the
+# Six 160x90 cameras, a 50x50 BEV over +-25.6 m (1.024 m cells). Measured on
+# the toy world (tools/experiments, 1000 iterations, seed 0): image features at
+# strides 8/16 and grid-anchored queries raise AMOTA in the supervised city
+# from 0.012 (strides 16/32, learned anchors) to 0.05. The grid, the
 # classes and the map classes come from the toy dataset config, so the model
 # and the ground-truth rasters always agree.
 _base_ = ['../datasets/nus-partial_toy.py']
@@ -34,14 +37,14 @@ model = dict(
         depth=18,
         base_channels=16,
         num_stages=4,
-        out_indices=(2, 3),
+        out_indices=(1, 2),  # strides 8 and 16: toy objects span a few pixels
         frozen_stages=-1,
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=False,
         style='pytorch'),
     img_neck=dict(
         type='mmdet.FPN',
-        in_channels=[64, 128],
+        in_channels=[32, 64],
         out_channels=embed_dims,
         num_outs=num_levels),
     bev_encoder=dict(
@@ -64,7 +67,8 @@ model = dict(
         type='TrackHead',
         num_classes=len(class_names),
         embed_dims=embed_dims,
-        num_query=40,
+        num_query=100,
+        query_init='grid',  # 10 x 10 anchors, 5.1 m apart
         num_layers=2,
         num_heads=4,
         num_points=4,
@@ -90,8 +94,8 @@ model = dict(
             alpha=0.25,
             loss_weight=2.0),
         loss_bbox=dict(type='mmdet.L1Loss', loss_weight=0.25),
-        score_thresh=0.4,
-        new_track_thresh=0.5,
+        score_thresh=0.3,
+        new_track_thresh=0.35,
         miss_tolerance=3),
     map_head=dict(
         type='MapHead',
