@@ -46,7 +46,7 @@ class TrackHead(BaseModule):
         query_init (str): Where detection queries start. ``'learned'``:
             reference centres are learned from the query embeddings (as in
             BEVFormer). ``'grid'``: the queries start on a fixed square grid
-            over the BEV, which needs a square ``num_query``; each query
+            over the BEV, which needs a square ``num_query``. Each query
             then owns a region of the BEV, so Hungarian matching is stable
             early in training. Defaults to ``'learned'``.
         memory_len (int): Past embeddings kept per track. Defaults to 4.

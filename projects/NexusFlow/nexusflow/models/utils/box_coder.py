@@ -57,8 +57,8 @@ class BoxCoder:
         """Scale the centre of encoded boxes from [0, 1] back to metres.
 
         The regression loss and the matching cost compare boxes in this space,
-        so that a centre error of 1 m weighs as much as a log-size error of 1
-        (as in BEVFormer's targets). Comparing the [0, 1] centres instead would
+        so that a centre error of 1 m weighs as much as a log-size error of 1.
+        Comparing the [0, 1] centres instead would
         make a 5 m miss on a 51.2 m grid cost 0.1 and leave localisation with
         almost no gradient.
 
