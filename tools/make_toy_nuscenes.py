@@ -3,7 +3,7 @@
 Example::
 
     python tools/make_toy_nuscenes.py --out-dir data/toy_nuscenes --version v1.0-mini \
-        --seed 0 --num-scenes 8 --num-frames 20 --img-scale 0.1
+        --seed 0 --num-scenes 24 --num-frames 20 --img-scale 0.1
 """
 import argparse
 
@@ -19,7 +19,8 @@ def parse_args():
     parser.add_argument('--out-dir', default='data/toy_nuscenes', help='dataroot to write')
     parser.add_argument('--version', default='v1.0-mini', help='table folder, v1.0-<name>')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
-    parser.add_argument('--num-scenes', type=int, default=8, help='scenes per city')
+    parser.add_argument('--num-scenes', type=int, default=24,
+                        help='scenes per city; a quarter of them form the validation split')
     parser.add_argument('--num-frames', type=int, default=20,
                         help='keyframes per scene, 0.5 s apart')
     parser.add_argument('--img-scale', type=float, default=0.1,
