@@ -83,9 +83,7 @@ def test_recorder_without_frames_raises(report_module):
 
 
 def test_report_runs_on_toy_world(report_module, toy_nuscenes_root, toy_nuscenes_infos, tmp_path):
-    config = write_toy_config(tmp_path / 'toy.py', toy_nuscenes_root, toy_nuscenes_infos,
-                              extra_lines='train_dataloader = dict(batch_size=1, '
-                                          'sampler=dict(batch_size=1))\n')
+    config = write_toy_config(tmp_path / 'toy.py', toy_nuscenes_root, toy_nuscenes_infos)
     cfg = report_module.load_config(config)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)

@@ -37,7 +37,11 @@ model = dict(
         type='mmdet.ResNet',
         depth=18,
         base_channels=16,
-        num_stages=4,
+        # Only stages 1 and 2 feed the neck. A built but unused fourth stage
+        # would leave parameters without gradients, which DDP rejects.
+        num_stages=3,
+        strides=(1, 2, 2),
+        dilations=(1, 1, 1),
         out_indices=(1, 2),  # strides 8 and 16: toy objects span a few pixels
         frozen_stages=-1,
         norm_cfg=dict(type='BN', requires_grad=True),
