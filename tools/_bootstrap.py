@@ -46,6 +46,29 @@ def default_work_dir(config_path: str) -> str:
     return osp.join(REPO_ROOT, 'work_dirs', name)
 
 
+def load_model(cfg, checkpoint: str, device=None):
+    """Build ``cfg.model``, load ``checkpoint`` into it and return it in eval mode.
+
+    Args:
+        cfg (mmengine.Config): Config from :func:`load_config`.
+        checkpoint (str): Checkpoint file.
+        device (str, optional): Torch device. Defaults to cuda when available,
+            else cpu.
+    """
+    import torch
+    from mmdet3d.registry import MODELS
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'Checkpoint file not found: {checkpoint}')
+    init_default_scope(cfg.get('default_scope', 'mmdet3d'))
+    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, checkpoint, map_location='cpu', logger='current')
+    return model.to(device).eval()
+
+
 def set_eval_output_dirs(cfg, subdir: str) -> None:
     """Point evaluators that write files, but were given no folder, into the work dir.
 

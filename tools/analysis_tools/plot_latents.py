@@ -20,15 +20,13 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _bootstrap import default_work_dir, load_config  # noqa: E402
+from _bootstrap import default_work_dir, load_config, load_model  # noqa: E402
 
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import Runner, load_checkpoint  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
-from mmdet3d.registry import MODELS  # noqa: E402
 from nexusflow.visualization.latent_plots import (LatentRecorder,  # noqa: E402
                                                   latent_figure)
 
@@ -64,19 +62,12 @@ def _cities(data_samples) -> list:
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet3d'))
     out_dir = args.out_dir or osp.join(default_work_dir(args.config), 'latents')
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'Checkpoint file not found: {args.checkpoint}')
-
-    model = MODELS.build(cfg.model)
+    model = load_model(cfg, args.checkpoint, args.device)
     if getattr(model, 'nexusflow', None) is None:
         raise ValueError(
             f'The model of {args.config} has no NexusFlow module, so it has '
             'no h or z to plot. Use a config with a NexusFlowHook.')
-    load_checkpoint(model, args.checkpoint, map_location='cpu', logger='current')
-    model = model.to(device).eval()
     loader = Runner.build_dataloader(cfg.test_dataloader)
 
     cities = []

@@ -23,15 +23,13 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _bootstrap import default_work_dir, load_config  # noqa: E402
+from _bootstrap import default_work_dir, load_config, load_model  # noqa: E402
 
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import Runner, load_checkpoint  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
-from mmdet3d.registry import MODELS  # noqa: E402
 
 #: Names of the encoded box dimensions, in the units of the loss space.
 DIM_NAMES = ('x_m', 'y_m', 'z_m', 'log_w', 'log_l', 'log_h', 'sin_yaw', 'cos_yaw', 'vx', 'vy')
@@ -146,17 +144,10 @@ def report_ann_file(model, cfg, ann_file: str, num_batches: int) -> dict:
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet3d'))
     out = args.out or osp.join(default_work_dir(args.config), 'track_fit_report.json')
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'Checkpoint file not found: {args.checkpoint}')
-
-    model = MODELS.build(cfg.model)
+    model = load_model(cfg, args.checkpoint, args.device)
     if getattr(model, 'track_head', None) is None:
         raise ValueError(f'The model of {args.config} has no track_head to report on.')
-    load_checkpoint(model, args.checkpoint, map_location='cpu', logger='current')
-    model = model.to(device).eval()
 
     report = {}
     for ann_file in args.ann_files:
